@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hpage_map_internal.h - what the driver's files share
+ *
+ * pool.c owns the pages (private hugetlbfs mount, internal file, preallocation,
+ * pinning), device.c the misc device and the lifetime of its mappings,
+ * ioctl.c the ioctls, main.c the module parameters and load/unload.
+ */
+#ifndef _HPAGE_MAP_INTERNAL_H
+#define _HPAGE_MAP_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+
+#include "hpage_map_compat.h"
+
+#define HPM_NAME "hpage_map"
+
+/**
+ * struct hpm_pool - the huge pages the driver owns
+ * @mnt:	private hugetlbfs instance of the chosen page size
+ * @file:	internal file on @mnt whose page cache holds the pages
+ * @folios:	one pinned folio per huge page, in file order
+ * @nr_pages:	number of huge pages
+ * @page_size:	size of one huge page in bytes
+ * @numa_node:	node of every page, or NUMA_NO_NODE if they are spread
+ */
+struct hpm_pool {
+	struct vfsmount *mnt;
+	struct file *file;
+	struct folio **folios;
+	unsigned long nr_pages;
+	unsigned long page_size;
+	int numa_node;
+};
+
+/**
+ * struct hpage_map - the one device this module provides
+ * @pool:		its pages
+ * @misc:		/dev/hpage_map
+ * @hugetlb_vm_ops:	hugetlbfs' VMA operations, which ours wrap
+ * @nr_open:		open file descriptions of /dev/hpage_map
+ * @nr_vmas:		live VMAs mapping the pool
+ */
+struct hpage_map {
+	struct hpm_pool pool;
+	struct miscdevice misc;
+	const struct vm_operations_struct *hugetlb_vm_ops;
+	atomic_t nr_open;
+	atomic_t nr_vmas;
+};
+
+extern struct hpage_map hpage_map;
+
+static inline u64 hpm_pool_bytes(const struct hpm_pool *pool)
+{
+	return (u64)pool->nr_pages * pool->page_size;
+}
+
+int hpm_pool_create(struct hpm_pool *pool, unsigned long nr_pages,
+		    unsigned long page_size);
+void hpm_pool_destroy(struct hpm_pool *pool);
+
+int hpm_device_register(struct hpage_map *hpm);
+void hpm_device_unregister(struct hpage_map *hpm);
+
+long hpm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+#endif /* _HPAGE_MAP_INTERNAL_H */

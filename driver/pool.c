@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pool.c - the huge pages the driver owns
+ *
+ * Only exported interfaces are used: a private hugetlbfs instance of the
+ * chosen page size, one file on it, and vfs_fallocate() to move pages from
+ * the system's hugetlb pool into that file's page cache.  Mapping the file
+ * later finds the pages there, so mappings never touch the pool counters.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs_context.h>
+#include <linux/hugetlb.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "hpage_map_internal.h"
+
+#define HPM_HSTATE_DIR	"/sys/kernel/mm/hugepages"
+#define HPM_MAX_SIZES	8
+
+/* The huge page sizes this kernel supports, read from sysfs. */
+struct hpm_page_sizes {
+	struct dir_context ctx;
+	unsigned long kb[HPM_MAX_SIZES];
+	unsigned int nr;
+};
+
+static bool hpm_page_sizes_add(struct dir_context *ctx, const char *name,
+			       int namelen, loff_t offset, u64 ino,
+			       unsigned int d_type)
+{
+	struct hpm_page_sizes *sizes = container_of(ctx, struct hpm_page_sizes,
+						    ctx);
+	char entry[32];
+	unsigned long kb;
+
+	/* Entries are named hugepages-<size>kB. */
+	if (namelen >= (int)sizeof(entry) || sizes->nr == HPM_MAX_SIZES)
+		return true;
+	memcpy(entry, name, namelen);
+	entry[namelen] = '\0';
+	if (sscanf(entry, "hugepages-%lukB", &kb) == 1)
+		sizes->kb[sizes->nr++] = kb;
+	return true;
+}
+
+static int hpm_page_sizes_read(struct hpm_page_sizes *sizes)
+{
+	struct file *dir;
+	int ret;
+
+	sizes->ctx.actor = hpm_page_sizes_add;
+	sizes->ctx.pos = 0;
+	sizes->nr = 0;
+	dir = filp_open(HPM_HSTATE_DIR, O_RDONLY | O_DIRECTORY, 0);
+	if (IS_ERR(dir))
+		return PTR_ERR(dir);
+	ret = iterate_dir(dir, &sizes->ctx);
+	filp_close(dir, NULL);
+	return ret;
+}
+
+static bool hpm_page_size_supported(unsigned long page_size)
+{
+	struct hpm_page_sizes sizes;
+	char list[HPM_MAX_SIZES * 12] = "";
+	unsigned int i;
+
+	/* Without sysfs, let hugetlbfs judge (it logs its own error). */
+	if (hpm_page_sizes_read(&sizes) || !sizes.nr)
+		return true;
+	for (i = 0; i < sizes.nr; i++) {
+		unsigned long kb = sizes.kb[i];
+
+		if ((u64)kb * SZ_1K == page_size)
+			return true;
+		if (kb % SZ_1M == 0)
+			scnprintf(list + strlen(list), sizeof(list) - strlen(list),
+				  " %luG", kb / SZ_1M);
+		else
+			scnprintf(list + strlen(list), sizeof(list) - strlen(list),
+				  " %luM", kb / SZ_1K);
+	}
+	pr_err("page_size=%lu is not a huge page size of this kernel; supported:%s\n",
+	       page_size, list);
+	return false;
+}
+
+/* A private hugetlbfs instance: no user can reach it through a path. */
+static int hpm_pool_mount(struct hpm_pool *pool, unsigned long page_size)
+{
+	struct file_system_type *type;
+	struct fs_context *fc;
+	struct vfsmount *mnt;
+	char value[24];
+	int ret;
+
+	if (page_size && !hpm_page_size_supported(page_size))
+		return -EINVAL;
+
+	/*
+	 * hugetlbfs is built in (bool Kconfig), so get_fs_type() takes no
+	 * module reference that would need dropping.
+	 */
+	type = get_fs_type("hugetlbfs");
+	if (!type) {
+		pr_err("this kernel has no hugetlbfs: it needs CONFIG_HUGETLBFS=y\n");
+		return -ENODEV;
+	}
+	fc = fs_context_for_mount(type, SB_KERNMOUNT);
+	if (IS_ERR(fc))
+		return PTR_ERR(fc);
+	if (page_size) {
+		snprintf(value, sizeof(value), "%lu", page_size);
+		ret = vfs_parse_fs_string(fc, "pagesize", value, strlen(value));
+		if (ret) {
+			put_fs_context(fc);
+			return ret;
+		}
+	}
+	mnt = fc_mount(fc);
+	put_fs_context(fc);
+	if (IS_ERR(mnt))
+		return PTR_ERR(mnt);
+	pool->mnt = mnt;
+	/* hugetlbfs sets the block size to its huge page size. */
+	pool->page_size = mnt->mnt_sb->s_blocksize;
+	return 0;
+}
+
+static void hpm_pool_report_short(struct hstate *h, unsigned long needed,
+				  unsigned long free, unsigned long total)
+{
+	pr_err("cannot preallocate %lu huge pages of %lu kB: %lu free; grow the pool: echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages\n",
+	       needed, huge_page_size(h) / SZ_1K, free,
+	       total + needed - min(free, needed), huge_page_size(h) / SZ_1K);
+}
+
+/*
+ * Move the pages from the pool into the file.  hugetlbfs zeroes each page
+ * as it allocates it, before anyone can map it.
+ */
+static int hpm_pool_fill(struct hpm_pool *pool)
+{
+	struct hstate *h = hstate_inode(file_inode(pool->file));
+	unsigned long free, total;
+	int ret;
+
+	/* Counted before: a failed fallocate holds pages until it is closed. */
+	free = READ_ONCE(h->free_huge_pages) - READ_ONCE(h->resv_huge_pages);
+	total = READ_ONCE(h->nr_huge_pages);
+
+	ret = vfs_fallocate(pool->file, 0, 0, hpm_pool_bytes(pool));
+	if (ret == -ENOSPC) {
+		hpm_pool_report_short(h, pool->nr_pages, free, total);
+		return -ENOMEM;
+	}
+	/* -EINTR: the loader was killed, nothing to tell it. */
+	if (ret && ret != -EINTR)
+		pr_err("preallocating %lu huge pages failed: %d\n",
+		       pool->nr_pages, ret);
+	return ret;
+}
+
+/*
+ * Hold a reference on every page.  A page with an extra reference cannot
+ * be migrated (compaction, move_pages(), offlining), so the physical
+ * addresses handed to devices stay valid while the module is loaded.
+ */
+static int hpm_pool_pin(struct hpm_pool *pool)
+{
+	struct address_space *mapping = pool->file->f_mapping;
+	struct folio_batch batch;
+	unsigned long n = 0;
+	pgoff_t index = 0;
+	unsigned int i;
+
+	pool->folios = kvcalloc(pool->nr_pages, sizeof(*pool->folios),
+				GFP_KERNEL);
+	if (!pool->folios)
+		return -ENOMEM;
+
+	/* Walks in file order whatever unit the kernel indexes hugetlb in. */
+	folio_batch_init(&batch);
+	while (filemap_get_folios(mapping, &index, ULONG_MAX, &batch)) {
+		for (i = 0; i < folio_batch_count(&batch); i++) {
+			struct folio *folio = batch.folios[i];
+
+			if (n == pool->nr_pages ||
+			    folio_size(folio) != pool->page_size)
+				continue;
+			folio_get(folio);
+			pool->folios[n++] = folio;
+		}
+		folio_batch_release(&batch);
+		cond_resched();
+	}
+	if (n == pool->nr_pages)
+		return 0;
+
+	pr_err("found %lu of %lu preallocated huge pages\n", n, pool->nr_pages);
+	while (n)
+		folio_put(pool->folios[--n]);
+	kvfree(pool->folios);
+	pool->folios = NULL;
+	return -EIO;
+}
+
+static int hpm_pool_node(const struct hpm_pool *pool)
+{
+	int node = folio_nid(pool->folios[0]);
+	unsigned long i;
+
+	for (i = 1; i < pool->nr_pages; i++)
+		if (folio_nid(pool->folios[i]) != node)
+			return NUMA_NO_NODE;
+	return node;
+}
+
+/*
+ * Nobody may free the pages: MADV_REMOVE, fallocate(PUNCH_HOLE) and
+ * truncation all reach this inode through the mappings' vm_file (or
+ * /proc/PID/map_files).  An immutable inode refuses every one of them and
+ * any new writable open, while existing mappings keep working.
+ */
+static void hpm_pool_seal(struct hpm_pool *pool)
+{
+	struct inode *inode = file_inode(pool->file);
+
+	inode_lock(inode);
+	inode->i_flags |= S_IMMUTABLE;
+	inode_unlock(inode);
+}
+
+int hpm_pool_create(struct hpm_pool *pool, unsigned long nr_pages,
+		    unsigned long page_size)
+{
+	struct file *file;
+	int ret;
+
+	ret = hpm_pool_mount(pool, page_size);
+	if (ret)
+		return ret;
+	pool->nr_pages = nr_pages;
+
+	/*
+	 * A named file (not an O_TMPFILE) so that /proc/PID/maps shows
+	 * "/hpage_map" for every mapping; the mount is reachable by no path,
+	 * so the name gives nobody a way in.
+	 */
+	file = file_open_root_mnt(pool->mnt, HPM_NAME,
+				  O_RDWR | O_CREAT | O_EXCL | O_LARGEFILE, 0600);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		pr_err("cannot create the internal hugetlbfs file: %d\n", ret);
+		goto err_mount;
+	}
+	pool->file = file;
+
+	ret = hpm_pool_fill(pool);
+	if (ret)
+		goto err_file;
+	ret = hpm_pool_pin(pool);
+	if (ret)
+		goto err_file;
+	hpm_pool_seal(pool);
+	pool->numa_node = hpm_pool_node(pool);
+	return 0;
+
+err_file:
+	/* Closing the file and the mount frees whatever fallocate took. */
+	fput(pool->file);
+err_mount:
+	mntput(pool->mnt);
+	return ret;
+}
+
+void hpm_pool_destroy(struct hpm_pool *pool)
+{
+	unsigned long i;
+
+	for (i = 0; i < pool->nr_pages; i++)
+		folio_put(pool->folios[i]);
+	kvfree(pool->folios);
+	/*
+	 * The last reference to the mount goes with the file; unmounting
+	 * the private instance evicts the file and returns every page to the
+	 * system's pool before rmmod returns to user space.
+	 */
+	fput(pool->file);
+	mntput(pool->mnt);
+}
