@@ -15,13 +15,6 @@
 
 #include "hpage_map_internal.h"
 
-#ifndef HPM_HAVE_VM_FLAGS_SET
-static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
-{
-	vma->vm_flags |= flags;
-}
-#endif
-
 /*
  * Every VMA holds a module reference: a mapping outlives the fd it was made
  * from (and is copied by fork, split by munmap, moved by mremap), and its
@@ -130,9 +123,18 @@ static int hpm_check_range(const struct hpm_pool *pool,
 	return 0;
 }
 
-static int hpm_mmap(struct file *file, struct vm_area_struct *vma)
+/**
+ * hpm_map_pool - make @vma a hugetlb mapping of the pool
+ * @hpm:	the device
+ * @vma:	a new VMA; vm_pgoff is the offset into the pool
+ *
+ * For mmap of /dev/hpage_map and of its dma-bufs.
+ *
+ * Return: 0, or a negative errno if the range is not a shared,
+ * huge-page-aligned range inside the pool.
+ */
+int hpm_map_pool(struct hpage_map *hpm, struct vm_area_struct *vma)
 {
-	struct hpage_map *hpm = &hpage_map;
 	struct file *pool_file = hpm->pool.file;
 	int ret;
 
@@ -151,6 +153,11 @@ static int hpm_mmap(struct file *file, struct vm_area_struct *vma)
 	vma->vm_ops = &hpm_vm_ops;
 	hpm_vma_get(hpm);
 	return 0;
+}
+
+static int hpm_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return hpm_map_pool(&hpage_map, vma);
 }
 
 static const struct file_operations hpm_fops = {

@@ -22,4 +22,7 @@ echo "#define _HPAGE_MAP_COMPAT_H"
 # 6.3 made vma->vm_flags read-only behind vm_flags_set()
 have HPM_HAVE_VM_FLAGS_SET include/linux/mm.h \
 	'static inline void vm_flags_set\('
+# 6.13 takes the namespace of MODULE_IMPORT_NS() as a string literal
+have HPM_HAVE_IMPORT_NS_STRINGIFY include/linux/module.h \
+	'define MODULE_IMPORT_NS\(ns\)[[:space:]]+MODULE_INFO\(import_ns, __stringify\(ns\)\)'
 echo "#endif"

@@ -4,7 +4,8 @@
  *
  * pool.c owns the pages (private hugetlbfs mount, internal file, preallocation,
  * pinning), device.c the misc device and the lifetime of its mappings,
- * ioctl.c the ioctls, main.c the module parameters and load/unload.
+ * ioctl.c the ioctls, dmabuf.c the dma-buf exporter, main.c the module
+ * parameters and load/unload.
  */
 #ifndef _HPAGE_MAP_INTERNAL_H
 #define _HPAGE_MAP_INTERNAL_H
@@ -17,6 +18,13 @@
 #include "hpage_map_compat.h"
 
 #define HPM_NAME "hpage_map"
+
+#ifndef HPM_HAVE_VM_FLAGS_SET
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
 
 /**
  * struct hpm_pool - the huge pages the driver owns
@@ -63,9 +71,13 @@ int hpm_pool_create(struct hpm_pool *pool, unsigned long nr_pages,
 		    unsigned long page_size);
 void hpm_pool_destroy(struct hpm_pool *pool);
 
+int hpm_map_pool(struct hpage_map *hpm, struct vm_area_struct *vma);
 int hpm_device_register(struct hpage_map *hpm);
 void hpm_device_unregister(struct hpage_map *hpm);
 
 long hpm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
+		      unsigned long nr_pages, unsigned int flags);
 
 #endif /* _HPAGE_MAP_INTERNAL_H */

@@ -37,9 +37,58 @@ struct hpage_map_info {
 	__u64 reserved[4];
 };
 
+/**
+ * struct hpage_map_pages - physical addresses of huge pages
+ * @first:	index of the first huge page (0 .. nr_pages - 1)
+ * @count:	number of huge pages, at least 1, @first + @count <= nr_pages
+ * @addrs:	user pointer to an array of @count __u64 that receives the
+ *		physical address of each page
+ * @flags:	must be 0
+ * @reserved:	must be 0
+ *
+ * For user-space DMA engines (FPGA, VFIO no-IOMMU, DPDK-style) that program
+ * physical addresses themselves.  Needs CAP_SYS_ADMIN.  The pages never move
+ * while the module is loaded, so the addresses stay valid until unload.
+ */
+struct hpage_map_pages {
+	__u64 first;
+	__u64 count;
+	__u64 addrs;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/**
+ * struct hpage_map_export - export a range of the buffer as a dma-buf
+ * @offset:	start of the range in bytes, a multiple of the page size
+ * @size:	length of the range in bytes, a non-zero multiple of the page
+ *		size, @offset + @size <= buffer size
+ * @flags:	O_RDONLY or O_RDWR, optionally ORed with O_CLOEXEC; O_RDWR
+ *		needs /dev/hpage_map open for writing
+ * @fd:		output: the dma-buf file descriptor
+ * @reserved:	must be 0
+ *
+ * The dma-buf is backed by the very same pages.  mmap() of it is a huge
+ * page mapping when address, offset and length are huge-page-aligned
+ * (pass an aligned address hint), else a 4 KiB mapping of the same pages.
+ * While any dma-buf is alive the module cannot be unloaded.
+ */
+struct hpage_map_export {
+	__u64 offset;
+	__u64 size;
+	__u32 flags;
+	__s32 fd;
+	__u64 reserved[2];
+};
+
 #define HPAGE_MAP_IOC_MAGIC	0xB9
 
 /* Describe the buffer. */
 #define HPAGE_MAP_IOC_GET_INFO	_IOR(HPAGE_MAP_IOC_MAGIC, 0x00, struct hpage_map_info)
+/* Physical address of each huge page in a range (CAP_SYS_ADMIN). */
+#define HPAGE_MAP_IOC_GET_PAGES	_IOW(HPAGE_MAP_IOC_MAGIC, 0x01, struct hpage_map_pages)
+/* Export a range as a dma-buf. */
+#define HPAGE_MAP_IOC_EXPORT_DMABUF \
+	_IOWR(HPAGE_MAP_IOC_MAGIC, 0x02, struct hpage_map_export)
 
 #endif /* _UAPI_HPAGE_MAP_H */

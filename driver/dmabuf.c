@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmabuf.c - export a range of the pool as a dma-buf
+ *
+ * The dma-buf is backed by the pool's own pinned pages, so importers,
+ * /dev/hpage_map mappings and mmap of the dma-buf all see one memory.
+ * A dma-buf holds a module reference (exp_info.owner), so the pages stay
+ * owned by the driver until its last fd and attachment are gone.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "hpage_map_internal.h"
+
+#ifdef HPM_HAVE_IMPORT_NS_STRINGIFY
+MODULE_IMPORT_NS(DMA_BUF);
+#else
+MODULE_IMPORT_NS("DMA_BUF");
+#endif
+
+/**
+ * struct hpm_export - one exported range
+ * @hpm:		the device whose pages back it
+ * @first:		index of its first huge page in the pool
+ * @nr_pages:		its number of huge pages
+ * @lock:		protects @attachments
+ * @attachments:	its struct hpm_attachment, for CPU access syncs
+ */
+struct hpm_export {
+	struct hpage_map *hpm;
+	unsigned long first;
+	unsigned long nr_pages;
+	struct mutex lock;	/* protects @attachments */
+	struct list_head attachments;
+};
+
+/**
+ * struct hpm_attachment - one importer's device
+ * @node:	in hpm_export.attachments
+ * @dev:	the importer's device
+ * @sgt:	the importer's mapping while it has one, else NULL
+ * @dir:	direction @sgt was mapped with
+ */
+struct hpm_attachment {
+	struct list_head node;
+	struct device *dev;
+	struct sg_table *sgt;
+	enum dma_data_direction dir;
+};
+
+static struct folio *hpm_export_folio(const struct hpm_export *exp,
+				      unsigned long i)
+{
+	return exp->hpm->pool.folios[exp->first + i];
+}
+
+static int hpm_dmabuf_attach(struct dma_buf *dmabuf,
+			     struct dma_buf_attachment *attach)
+{
+	struct hpm_export *exp = dmabuf->priv;
+	struct hpm_attachment *att;
+
+	att = kzalloc(sizeof(*att), GFP_KERNEL);
+	if (!att)
+		return -ENOMEM;
+	att->dev = attach->dev;
+	attach->priv = att;
+	mutex_lock(&exp->lock);
+	list_add(&att->node, &exp->attachments);
+	mutex_unlock(&exp->lock);
+	return 0;
+}
+
+static void hpm_dmabuf_detach(struct dma_buf *dmabuf,
+			      struct dma_buf_attachment *attach)
+{
+	struct hpm_export *exp = dmabuf->priv;
+	struct hpm_attachment *att = attach->priv;
+
+	mutex_lock(&exp->lock);
+	list_del(&att->node);
+	mutex_unlock(&exp->lock);
+	kfree(att);
+}
+
+/*
+ * One entry per huge page, unless the importer's device takes shorter
+ * segments (64 KiB by default): then each page is cut to its limit.
+ */
+static struct sg_table *hpm_export_sg_table(const struct hpm_export *exp,
+					    struct device *dev)
+{
+	unsigned long page_size = exp->hpm->pool.page_size;
+	unsigned long seg = rounddown(dma_get_max_seg_size(dev), PAGE_SIZE);
+	unsigned long i, off, segs;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	int ret;
+
+	seg = clamp(seg, PAGE_SIZE, page_size);
+	/* Page sizes and segment limits are powers of two. */
+	seg = rounddown_pow_of_two(seg);
+	segs = exp->nr_pages * (page_size / seg);
+	if (segs > UINT_MAX)
+		return ERR_PTR(-E2BIG);
+
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, segs, GFP_KERNEL);
+	if (ret) {
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
+	sg = sgt->sgl;
+	for (i = 0; i < exp->nr_pages; i++) {
+		struct folio *folio = hpm_export_folio(exp, i);
+
+		for (off = 0; off < page_size; off += seg) {
+			sg_set_page(sg, folio_page(folio, off >> PAGE_SHIFT),
+				    seg, 0);
+			sg = sg_next(sg);
+		}
+	}
+	return sgt;
+}
+
+static void hpm_sg_table_free(struct sg_table *sgt)
+{
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+/* On 6.12 and later called with dmabuf->resv held: exp->lock nests inside. */
+static struct sg_table *hpm_dmabuf_map(struct dma_buf_attachment *attach,
+				       enum dma_data_direction dir)
+{
+	struct hpm_export *exp = attach->dmabuf->priv;
+	struct hpm_attachment *att = attach->priv;
+	struct sg_table *sgt;
+	int ret;
+
+	sgt = hpm_export_sg_table(exp, attach->dev);
+	if (IS_ERR(sgt))
+		return sgt;
+	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
+	if (ret) {
+		hpm_sg_table_free(sgt);
+		return ERR_PTR(ret);
+	}
+	mutex_lock(&exp->lock);
+	att->sgt = sgt;
+	att->dir = dir;
+	mutex_unlock(&exp->lock);
+	return sgt;
+}
+
+static void hpm_dmabuf_unmap(struct dma_buf_attachment *attach,
+			     struct sg_table *sgt,
+			     enum dma_data_direction dir)
+{
+	struct hpm_export *exp = attach->dmabuf->priv;
+	struct hpm_attachment *att = attach->priv;
+
+	mutex_lock(&exp->lock);
+	if (att->sgt == sgt)
+		att->sgt = NULL;
+	mutex_unlock(&exp->lock);
+	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
+	hpm_sg_table_free(sgt);
+}
+
+/* Make the devices' writes visible to the CPU, for every importer. */
+static int hpm_dmabuf_begin_cpu_access(struct dma_buf *dmabuf,
+				       enum dma_data_direction dir)
+{
+	struct hpm_export *exp = dmabuf->priv;
+	struct hpm_attachment *att;
+
+	mutex_lock(&exp->lock);
+	list_for_each_entry(att, &exp->attachments, node)
+		if (att->sgt)
+			dma_sync_sgtable_for_cpu(att->dev, att->sgt, att->dir);
+	mutex_unlock(&exp->lock);
+	return 0;
+}
+
+/* Hand the CPU's writes back to every importer's device. */
+static int hpm_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
+				     enum dma_data_direction dir)
+{
+	struct hpm_export *exp = dmabuf->priv;
+	struct hpm_attachment *att;
+
+	mutex_lock(&exp->lock);
+	list_for_each_entry(att, &exp->attachments, node)
+		if (att->sgt)
+			dma_sync_sgtable_for_device(att->dev, att->sgt,
+						    att->dir);
+	mutex_unlock(&exp->lock);
+	return 0;
+}
+
+/*
+ * 4 KiB page-table entries for the same pages, for addresses the kernel
+ * picked without huge page alignment.  The pages are pinned for as long as
+ * the module lives, and the VMA keeps the dma-buf (and so the module).
+ */
+static int hpm_dmabuf_remap(struct hpm_export *exp, struct vm_area_struct *vma)
+{
+	unsigned long page_size = exp->hpm->pool.page_size;
+	unsigned long addr = vma->vm_start;
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	int ret;
+
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	while (addr < vma->vm_end) {
+		struct folio *folio = hpm_export_folio(exp, off / page_size);
+		unsigned long in_page = off % page_size;
+		unsigned long len = min(page_size - in_page,
+					vma->vm_end - addr);
+
+		ret = remap_pfn_range(vma, addr,
+				      folio_pfn(folio) + (in_page >> PAGE_SHIFT),
+				      len, vma->vm_page_prot);
+		if (ret)
+			return ret;
+		addr += len;
+		off += len;
+	}
+	return 0;
+}
+
+static int hpm_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct hpm_export *exp = dmabuf->priv;
+	unsigned long page_size = exp->hpm->pool.page_size;
+	unsigned long len = vma->vm_end - vma->vm_start;
+
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	/* dma-buf core has checked the range against the dma-buf's size. */
+	if (!IS_ALIGNED(vma->vm_start | len | (vma->vm_pgoff << PAGE_SHIFT),
+			page_size))
+		return hpm_dmabuf_remap(exp, vma);
+
+	/* Aligned: a real hugetlb mapping of the pool, as /dev/hpage_map. */
+	vma->vm_pgoff += exp->first * (page_size >> PAGE_SHIFT);
+	return hpm_map_pool(exp->hpm, vma);
+}
+
+static int hpm_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct hpm_export *exp = dmabuf->priv;
+	unsigned long per_folio = exp->hpm->pool.page_size >> PAGE_SHIFT;
+	unsigned long i, j, n = exp->nr_pages * per_folio;
+	struct page **pages;
+	void *vaddr;
+
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < exp->nr_pages; i++)
+		for (j = 0; j < per_folio; j++)
+			pages[i * per_folio + j] =
+				folio_page(hpm_export_folio(exp, i), j);
+	vaddr = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	if (!vaddr)
+		return -ENOMEM;
+	iosys_map_set_vaddr(map, vaddr);
+	return 0;
+}
+
+static void hpm_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	vunmap(map->vaddr);
+}
+
+static void hpm_dmabuf_release(struct dma_buf *dmabuf)
+{
+	struct hpm_export *exp = dmabuf->priv;
+
+	mutex_destroy(&exp->lock);
+	kfree(exp);
+}
+
+static const struct dma_buf_ops hpm_dmabuf_ops = {
+	.attach = hpm_dmabuf_attach,
+	.detach = hpm_dmabuf_detach,
+	.map_dma_buf = hpm_dmabuf_map,
+	.unmap_dma_buf = hpm_dmabuf_unmap,
+	.begin_cpu_access = hpm_dmabuf_begin_cpu_access,
+	.end_cpu_access = hpm_dmabuf_end_cpu_access,
+	.mmap = hpm_dmabuf_mmap,
+	.vmap = hpm_dmabuf_vmap,
+	.vunmap = hpm_dmabuf_vunmap,
+	.release = hpm_dmabuf_release,
+};
+
+/**
+ * hpm_dmabuf_export - export huge pages of the pool as a dma-buf fd
+ * @hpm:	the device
+ * @first:	index of the first huge page
+ * @nr_pages:	number of huge pages, within the pool
+ * @flags:	O_RDONLY or O_RDWR, and O_CLOEXEC for the fd
+ *
+ * Return: the new fd, or a negative errno.
+ */
+int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
+		      unsigned long nr_pages, unsigned int flags)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct hpm_export *exp;
+	struct dma_buf *dmabuf;
+	int fd;
+
+	exp = kzalloc(sizeof(*exp), GFP_KERNEL);
+	if (!exp)
+		return -ENOMEM;
+	exp->hpm = hpm;
+	exp->first = first;
+	exp->nr_pages = nr_pages;
+	mutex_init(&exp->lock);
+	INIT_LIST_HEAD(&exp->attachments);
+
+	exp_info.ops = &hpm_dmabuf_ops;
+	exp_info.size = nr_pages * hpm->pool.page_size;
+	/* dma_buf_fd() keeps only O_CLOEXEC: the access mode goes here. */
+	exp_info.flags = flags & O_ACCMODE;
+	exp_info.priv = exp;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		mutex_destroy(&exp->lock);
+		kfree(exp);
+		return PTR_ERR(dmabuf);
+	}
+
+	fd = dma_buf_fd(dmabuf, flags & O_CLOEXEC);
+	if (fd < 0)
+		dma_buf_put(dmabuf);	/* releases exp */
+	return fd;
+}
