@@ -31,8 +31,11 @@ static int page_size_set(const char *val, struct kernel_param const *kp)
 	size = memparse(val, &end);
 	if (*end == '\n')
 		end++;
-	if (end == val || *end)
+	/* 0 is no huge page size; leaving page_size out picks the default. */
+	if (end == val || *end || !size) {
+		pr_err("page_size=%s: give 2M, 1G or a size in bytes\n", val);
 		return -EINVAL;
+	}
 	*(unsigned long *)kp->arg = size;
 	return 0;
 }
