@@ -11,6 +11,7 @@
 
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
+#include <linux/file.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -312,16 +313,21 @@ static const struct dma_buf_ops hpm_dmabuf_ops = {
  * @first:	index of the first huge page
  * @nr_pages:	number of huge pages, within the pool
  * @flags:	O_RDONLY or O_RDWR, and O_CLOEXEC for the fd
+ * @ufd:	where the new fd number goes in user space
  *
- * Return: the new fd, or a negative errno.
+ * The fd is installed only once its number has reached @ufd: a failed
+ * ioctl leaves the caller no fd it does not know of.
+ *
+ * Return: 0, or a negative errno.
  */
 int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
-		      unsigned long nr_pages, unsigned int flags)
+		      unsigned long nr_pages, unsigned int flags,
+		      int __user *ufd)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	struct hpm_export *exp;
 	struct dma_buf *dmabuf;
-	int fd;
+	int fd, ret;
 
 	exp = kzalloc(sizeof(*exp), GFP_KERNEL);
 	if (!exp)
@@ -334,7 +340,7 @@ int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
 
 	exp_info.ops = &hpm_dmabuf_ops;
 	exp_info.size = nr_pages * hpm->pool.page_size;
-	/* dma_buf_fd() keeps only O_CLOEXEC: the access mode goes here. */
+	/* The fd keeps only O_CLOEXEC: the access mode goes here. */
 	exp_info.flags = flags & O_ACCMODE;
 	exp_info.priv = exp;
 	dmabuf = dma_buf_export(&exp_info);
@@ -344,8 +350,20 @@ int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
 		return PTR_ERR(dmabuf);
 	}
 
-	fd = dma_buf_fd(dmabuf, flags & O_CLOEXEC);
-	if (fd < 0)
-		dma_buf_put(dmabuf);	/* releases exp */
-	return fd;
+	fd = get_unused_fd_flags(flags & O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_put;
+	}
+	if (put_user(fd, ufd)) {
+		put_unused_fd(fd);
+		ret = -EFAULT;
+		goto err_put;
+	}
+	fd_install(fd, dmabuf->file);
+	return 0;
+
+err_put:
+	dma_buf_put(dmabuf);	/* releases exp */
+	return ret;
 }

@@ -78,6 +78,7 @@ void hpm_device_unregister(struct hpage_map *hpm);
 long hpm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
-		      unsigned long nr_pages, unsigned int flags);
+		      unsigned long nr_pages, unsigned int flags,
+		      int __user *ufd);
 
 #endif /* _HPAGE_MAP_INTERNAL_H */

@@ -76,7 +76,6 @@ static long hpm_ioctl_export_dmabuf(struct file *file, struct hpage_map *hpm,
 	const struct hpm_pool *pool = &hpm->pool;
 	struct hpage_map_export req;
 	unsigned int mode;
-	int fd;
 
 	if (copy_from_user(&req, ureq, sizeof(req)))
 		return -EFAULT;
@@ -93,14 +92,9 @@ static long hpm_ioctl_export_dmabuf(struct file *file, struct hpage_map *hpm,
 	if (mode == O_RDWR && !(file->f_mode & FMODE_WRITE))
 		return -EACCES;
 
-	fd = hpm_dmabuf_export(hpm, req.offset / pool->page_size,
-			       req.size / pool->page_size, req.flags);
-	if (fd < 0)
-		return fd;
-	/* The fd is installed: a failed copy cannot take it back. */
-	if (put_user(fd, &ureq->fd))
-		return -EFAULT;
-	return 0;
+	return hpm_dmabuf_export(hpm, req.offset / pool->page_size,
+				 req.size / pool->page_size, req.flags,
+				 &ureq->fd);
 }
 
 long hpm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

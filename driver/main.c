@@ -86,3 +86,5 @@ module_exit(hpage_map_exit);
 MODULE_DESCRIPTION("Driver-owned huge pages shared through /dev/hpage_map");
 MODULE_AUTHOR("The hpage-map developers");
 MODULE_LICENSE("GPL");
+/* Keep in step with PACKAGE_VERSION in dkms.conf. */
+MODULE_VERSION("0.1.0");
