@@ -1,0 +1,132 @@
+# hpage-map: build, test and lint. Everything generated goes under build/.
+#
+#   make deps                 install what a Debian 12 machine needs (root)
+#   make modules [KVER=..]    build/<kver>/hpage_map.ko for each kernel
+#   make check [KVER=..] [TESTS="smoke .."] [PROFILES="default .."] [ACCEL=tcg|kvm]
+#                             DKMS-install the driver, run the tests in QEMU
+#                             (and, without TESTS, user space's host tests)
+#   make lint                 checkpatch, sparse, W=1, cppcheck: zero findings
+#   make shell [KVER=..]      a guest shell with the module loaded
+#   make clean
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+BUILD := build
+
+DEPS := qemu-system-x86 busybox-static kmod cpio dkms linux-image-amd64 \
+	linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64 \
+	linux-source-6.1 liburing-dev sparse cppcheck xz-utils gcc make \
+	libc6-dev perl groff-base
+
+# Supported kernels: the newest installed -amd64 headers of each series.
+# Recursively expanded: `check` and `shell` read them after `deps` ran.
+newest_kver = $(shell ls -d /usr/src/linux-headers-$(1).*-amd64 2>/dev/null | \
+	sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
+SUPPORTED_KVERS = $(strip $(call newest_kver,6.1) $(call newest_kver,6.12))
+KVERS = $(or $(KVER),$(SUPPORTED_KVERS))
+
+# The selection goes to tests/guest/check as given (empty: everything).
+export TESTS PROFILES ACCEL
+TEST_BINS = $(addprefix $(BUILD)/tests/,$(or $(TESTS),$(patsubst tests/%.c,%,$(wildcard tests/*.c))))
+TEST_CFLAGS := -O2 -g -static -pthread -Wall -Wextra -Werror \
+	-isystem $(BUILD)/kselftest -isystem $(BUILD)/kernel-uapi -Iuapi -Itests
+
+# Pieces of the kernel source, from Debian's linux-source tarball: what the
+# tests include (the kernel's uapi drm/ headers are not in linux-libc-dev;
+# drm.h stands for the directory) and what lint runs.
+LINUX_SOURCE := /usr/src/linux-source-6.1.tar.xz
+TEST_HEADERS := $(BUILD)/kselftest/kselftest_harness.h $(BUILD)/kselftest/kselftest.h \
+	$(BUILD)/kernel-uapi/drm/drm.h
+CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt \
+	$(BUILD)/checkpatch/const_structs.checkpatch
+
+.PHONY: all deps modules userspace check check-run lint shell clean
+all: modules
+
+deps:
+	@pkgs="$(DEPS)"; \
+	have=$$(dpkg-query -W -f='$${db:Status-Abbrev}$${Package}\n' $$pkgs 2>/dev/null | \
+		sed -n 's/^ii *//p' || true); \
+	missing=$$(for p in $$pkgs; do grep -qx "$$p" <<<"$$have" || echo "$$p"; done); \
+	if [[ $$missing ]]; then \
+		echo "deps: installing" $$missing; \
+		mkdir -p $(BUILD); \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends $$missing; } \
+			>$(BUILD)/deps.log 2>&1 || { tail -n 20 $(BUILD)/deps.log; exit 1; }; \
+	fi
+
+# $(call kbuild,KVER,DIR,ARGS): build the module from a fresh copy of driver/
+# and uapi/ in DIR/src (kbuild writes next to the sources, never in ours).
+define kbuild
+rm -rf $(2)/src && mkdir -p $(2)/src && cp -r driver uapi $(2)/src/ && \
+$(MAKE) -C /lib/modules/$(1)/build M=$(abspath $(2))/src/driver $(3) modules
+endef
+
+modules:
+	@for k in $(KVERS); do \
+		$(call kbuild,$$k,$(BUILD)/$$k,); \
+		cp $(BUILD)/$$k/src/driver/hpage_map.ko $(BUILD)/$$k/; \
+	done
+
+# One pass over the tarball (~10 s); -m: extracted files are newer than it.
+# The sed is the part of the kernel's headers_install.sh that drm/ needs.
+$(TEST_HEADERS) $(CHECKPATCH) &:
+	mkdir -p $(BUILD)
+	tar -xmJf $(LINUX_SOURCE) -C $(BUILD) --wildcards \
+		--transform='s,^[^/]*/tools/testing/selftests/,kselftest/,;s,^[^/]*/scripts/,checkpatch/,;s,^[^/]*/include/uapi/,kernel-uapi/,' \
+		'*/tools/testing/selftests/kselftest*.h' '*/include/uapi/drm/*' \
+		$(patsubst $(BUILD)/checkpatch/%,'*/scripts/%',$(CHECKPATCH))
+	sed -E -i 's/([[:space:](])(__user|__force|__iomem)[[:space:]]/\1/g' \
+		$(BUILD)/kernel-uapi/drm/*.h
+
+# A test names extra libraries (or library sources) in a comment line
+# "hpage-map-libs: -luring".
+# -isystem: 6.1's kselftest_harness.h is not -Wextra clean (unused parameters).
+$(BUILD)/tests/%: tests/%.c $(TEST_HEADERS) $(wildcard tests/*.h uapi/*.h userspace/lib/*.[ch])
+	@mkdir -p $(@D)
+	gcc $(TEST_CFLAGS) -o $@ $< $$(sed -n 's/.*hpage-map-libs://p' $<)
+
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+# User space has its own Makefile; the guest ships its static CLI.
+userspace:
+	@$(MAKE) --no-print-directory -C userspace O=$(abspath $(BUILD))/userspace
+
+check-run: $(TEST_BINS) userspace
+	tests/guest/check $(KVERS)
+
+shell: deps
+	@$(MAKE) --no-print-directory $(TEST_BINS) userspace
+	tests/guest/check --shell $(or $(KVER),$(lastword $(SUPPORTED_KVERS)))
+
+LINT_SOURCES := $(wildcard driver/*.[ch] uapi/*.h)
+# Not ours: the kernel's headers in $(BUILD). Not our style: kernel style
+# declares variables at the top of a block (variableScope).
+CPPCHECK_SUPPRESS := '--suppress=*:$(BUILD)/*' --suppress=variableScope
+# Runs every linter, then fails if any found something.
+lint: $(CHECKPATCH) $(TEST_HEADERS) $(TEST_BINS)
+	@status=0; mkdir -p $(BUILD)/lint; \
+	echo "lint: checkpatch --strict"; \
+	perl $(BUILD)/checkpatch/checkpatch.pl --strict --no-tree --quiet -f $(LINT_SOURCES) || \
+		status=1; \
+	for k in $(KVERS); do \
+		echo "lint: sparse (C=1) and W=1 for $$k"; \
+		if ! ($(call kbuild,$$k,$(BUILD)/lint/$$k,C=1 W=1)) >$(BUILD)/lint/$$k.log 2>&1; then \
+			cat $(BUILD)/lint/$$k.log; status=1; \
+		elif grep -E 'warning:|error:' $(BUILD)/lint/$$k.log; then \
+			status=1; \
+		fi; \
+	done; \
+	echo "lint: cppcheck tests"; \
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem $(CPPCHECK_SUPPRESS) \
+		-I$(BUILD)/kselftest -I$(BUILD)/kernel-uapi -Iuapi -Itests tests || status=1; \
+	echo "lint: user space (its own lint)"; \
+	$(MAKE) --no-print-directory -C userspace lint O=$(abspath $(BUILD))/userspace || \
+		status=1; \
+	exit $$status
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,35 @@
+# shellcheck shell=sh
+# Guest profiles, the one place that says what each boot looks like.
+# Sourced by the host (run-vm: QEMU arguments, kernel command line) and by
+# the guest's /init (hugepage pool, the HPM_* variables the tests read), so it
+# must stay plain POSIX sh for busybox.
+
+HPM_PROFILES="default 1g numa disk"
+
+# hpm_profile NAME: set the PROFILE_* and HPM_* variables for NAME.
+# The disk profile attaches $HPM_DISK, which the host sets first.
+hpm_profile() {
+	PROFILE_MEM=1024	# MiB
+	PROFILE_QEMU=		# extra QEMU arguments
+	PROFILE_CMDLINE=	# extra kernel command line
+	PROFILE_POOL_2M=64	# 2M pages PID 1 puts in the pool
+	HPM_PAGE_SIZE=2M	# what the tests load the module with
+	HPM_NR_PAGES=8
+	case $1 in
+	default) ;;
+	1g)	# 1G pages can only be had at boot; runtime allocation fails
+		PROFILE_MEM=6144
+		PROFILE_CMDLINE="hugepagesz=1G hugepages=2"
+		HPM_PAGE_SIZE=1G
+		HPM_NR_PAGES=2 ;;
+	numa)	# one socket per node: plain -smp 2 warns about topology on 6.12
+		PROFILE_QEMU="-smp 2,sockets=2,cores=1,threads=1
+			-object memory-backend-ram,id=mem0,size=512M
+			-object memory-backend-ram,id=mem1,size=512M
+			-numa node,nodeid=0,cpus=0,memdev=mem0
+			-numa node,nodeid=1,cpus=1,memdev=mem1" ;;
+	disk)
+		PROFILE_QEMU="-drive file=$HPM_DISK,format=raw,if=virtio" ;;
+	*)	return 1 ;;
+	esac
+}
