@@ -7,6 +7,12 @@
 #                             (and, without TESTS, user space's host tests)
 #   make lint                 checkpatch, sparse, W=1, cppcheck: zero findings
 #   make shell [KVER=..]      a guest shell with the module loaded
+#   make demo [KVER=..]       the module and its CLI at work in a 6.12 guest
+#   make install [KVER=..] [DESTDIR=] [PREFIX=/usr/local]
+#                             DKMS source in /usr/src and, without DESTDIR,
+#                             dkms add/build/install for KVER (default: the
+#                             running kernel); user space (userspace/Makefile)
+#   make uninstall            the reverse
 #   make clean
 
 SHELL := /bin/bash
@@ -40,7 +46,8 @@ TEST_HEADERS := $(BUILD)/kselftest/kselftest_harness.h $(BUILD)/kselftest/kselft
 CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt \
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
-.PHONY: all deps modules userspace check check-run lint shell clean
+.PHONY: all deps modules userspace check check-run lint shell demo install \
+	uninstall clean
 all: modules
 
 deps:
@@ -100,6 +107,37 @@ check-run: $(TEST_BINS) userspace
 shell: deps
 	@$(MAKE) --no-print-directory $(TEST_BINS) userspace
 	tests/guest/check --shell $(or $(KVER),$(lastword $(SUPPORTED_KVERS)))
+
+# The newest supported kernel, and the demo's.
+demo: deps
+	@$(MAKE) --no-print-directory userspace
+	tests/guest/check --demo $(or $(KVER),$(lastword $(SUPPORTED_KVERS)))
+
+# DKMS keeps its source tree in /usr/src/<name>-<version>: what a package
+# ships. Without DESTDIR the module is also built and installed for KVER.
+DKMS_NAME := hpage-map
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC := /usr/src/$(DKMS_NAME)-$(DKMS_VERSION)
+INSTALL_KVER = $(or $(KVER),$(shell uname -r))
+
+install: userspace
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	install -d $(DESTDIR)$(DKMS_SRC)
+	cp -r dkms.conf driver uapi $(DESTDIR)$(DKMS_SRC)/
+ifeq ($(DESTDIR),)
+	dkms add -m $(DKMS_NAME) -v $(DKMS_VERSION)
+	dkms build -m $(DKMS_NAME) -v $(DKMS_VERSION) -k $(INSTALL_KVER)
+	dkms install -m $(DKMS_NAME) -v $(DKMS_VERSION) -k $(INSTALL_KVER)
+endif
+	$(MAKE) --no-print-directory -C userspace install O=$(abspath $(BUILD))/userspace
+
+uninstall:
+	$(MAKE) --no-print-directory -C userspace uninstall O=$(abspath $(BUILD))/userspace
+ifeq ($(DESTDIR),)
+	! dkms status -m $(DKMS_NAME) -v $(DKMS_VERSION) | grep -q . || \
+		dkms remove -m $(DKMS_NAME) -v $(DKMS_VERSION) --all
+endif
+	rm -rf $(DESTDIR)$(DKMS_SRC)
 
 LINT_SOURCES := $(wildcard driver/*.[ch] uapi/*.h)
 # Not ours: the kernel's headers in $(BUILD). Not our style: kernel style
