@@ -89,7 +89,8 @@ static long hpm_ioctl_export_dmabuf(struct file *file, struct hpage_map *hpm,
 			       req.size / pool->page_size))
 		return -EINVAL;
 	/* No more access through the dma-buf than through this fd. */
-	if (mode == O_RDWR && !(file->f_mode & FMODE_WRITE))
+	if (!(file->f_mode & FMODE_READ) ||
+	    (mode == O_RDWR && !(file->f_mode & FMODE_WRITE)))
 		return -EACCES;
 
 	return hpm_dmabuf_export(hpm, req.offset / pool->page_size,

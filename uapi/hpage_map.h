@@ -63,8 +63,8 @@ struct hpage_map_pages {
  * @offset:	start of the range in bytes, a multiple of the page size
  * @size:	length of the range in bytes, a non-zero multiple of the page
  *		size, @offset + @size <= buffer size
- * @flags:	O_RDONLY or O_RDWR, optionally ORed with O_CLOEXEC; O_RDWR
- *		needs /dev/hpage_map open for writing
+ * @flags:	O_RDONLY or O_RDWR, optionally ORed with O_CLOEXEC; the
+ *		device must be open for reading, and for O_RDWR for writing too
  * @fd:		output: the dma-buf file descriptor
  * @reserved:	must be 0
  *
