@@ -11,7 +11,8 @@
  *  - EINVAL for an unaligned or past-the-end offset, size 0, an unaligned
  *    size, a range past the end (also wrapping around 2^64), any unknown flag
  *    bit, O_WRONLY (and O_ACCMODE), reserved != 0; EFAULT for a bad argument
- *    pointer; EACCES for an O_RDWR export from an O_RDONLY fd; no fd is
+ *    pointer; EACCES for an O_RDWR export from an O_RDONLY fd and for any
+ *    export from an O_WRONLY fd; no fd is
  *    installed and no dma-buf left by a failed export, also when only
  *    storing the new fd number fails (EFAULT) or no fd is free (EMFILE);
  *  - O_CLOEXEC sets FD_CLOEXEC on the new fd, and it is clear when not asked;
@@ -539,6 +540,17 @@ TEST_F(dmabuf, rdwr_from_rdonly_fd)
 		close(dfd);
 	}
 	close(ro);
+}
+
+/* A write-only fd cannot read the buffer, so it cannot export it either. */
+TEST_F(dmabuf, export_from_wronly_fd)
+{
+	int wo = hpm_open(O_WRONLY);
+
+	ASSERT_LE(0, wo);
+	EXPECT_EXPORT_FAILS(wo, EACCES, 0, self->ps, O_RDONLY);
+	EXPECT_EXPORT_FAILS(wo, EACCES, 0, self->size, O_RDWR | O_CLOEXEC);
+	close(wo);
 }
 
 TEST_F(dmabuf, cloexec)
