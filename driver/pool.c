@@ -257,6 +257,12 @@ int hpm_pool_create(struct hpm_pool *pool, unsigned long nr_pages,
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
 		pr_err("cannot create the internal hugetlbfs file: %d\n", ret);
+		/*
+		 * hugetlbfs reports any failure to make an inode as -ENOSPC;
+		 * on an instance without size or inode limits that is memory.
+		 */
+		if (ret == -ENOSPC)
+			ret = -ENOMEM;
 		goto err_mount;
 	}
 	pool->file = file;
