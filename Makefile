@@ -5,9 +5,18 @@
 #   make check [KVER=..] [TESTS="smoke .."] [PROFILES="default .."] [ACCEL=tcg|kvm]
 #                             DKMS-install the driver, run the tests in QEMU
 #                             (and, without TESTS, user space's host tests)
+#   make check-debug [TESTS=..] [PROFILES=..]
+#                             the same on the debug kernel (KASAN, lockdep,
+#                             kmemleak, fault injection: tests/debug-kernel/,
+#                             built once, ~25-35 min, cached); KERNEL=debug
+#                             picks it for check and shell too
 #   make lint                 checkpatch, sparse, W=1, cppcheck: zero findings
 #   make shell [KVER=..]      a guest shell with the module loaded
 #   make demo [KVER=..]       the module and its CLI at work in a 6.12 guest
+#   make bench [KVER=..] [ICOUNT=1]
+#                             userspace/bench/hpage-bench in a guest per
+#                             kernel, report in bench/<kver>.md (ICOUNT=1:
+#                             QEMU -icount, guest time counts instructions)
 #   make install [KVER=..] [DESTDIR=] [PREFIX=/usr/local]
 #                             DKMS source in /usr/src and, without DESTDIR,
 #                             dkms add/build/install for KVER (default: the
@@ -22,7 +31,8 @@ BUILD := build
 DEPS := qemu-system-x86 busybox-static kmod cpio dkms linux-image-amd64 \
 	linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64 \
 	linux-source-6.1 liburing-dev sparse cppcheck xz-utils gcc make \
-	libc6-dev perl groff-base
+	libc6-dev perl groff-base \
+	linux-source-6.12 bison flex bc libelf-dev libssl-dev
 
 # Supported kernels: the newest installed -amd64 headers of each series.
 # Recursively expanded: `check` and `shell` read them after `deps` ran.
@@ -30,6 +40,10 @@ newest_kver = $(shell ls -d /usr/src/linux-headers-$(1).*-amd64 2>/dev/null | \
 	sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
 SUPPORTED_KVERS = $(strip $(call newest_kver,6.1) $(call newest_kver,6.12))
 KVERS = $(or $(KVER),$(SUPPORTED_KVERS))
+# The guests' kernels: KERNEL=debug is the debug kernel (tests/guest/check
+# builds or finds it, from linux-source-6.12, the packages above).
+GUEST_KVERS = $(if $(filter debug,$(KERNEL)),debug,$(KVERS))
+SHELL_KVER = $(if $(filter debug,$(KERNEL)),debug,$(or $(KVER),$(lastword $(SUPPORTED_KVERS))))
 
 # The selection goes to tests/guest/check as given (empty: everything).
 export TESTS PROFILES ACCEL
@@ -46,8 +60,8 @@ TEST_HEADERS := $(BUILD)/kselftest/kselftest_harness.h $(BUILD)/kselftest/kselft
 CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt \
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
-.PHONY: all deps modules userspace check check-run lint shell demo install \
-	uninstall clean
+.PHONY: all deps modules userspace check check-run check-debug lint shell demo bench \
+	install uninstall clean
 all: modules
 
 deps:
@@ -102,16 +116,29 @@ userspace:
 	@$(MAKE) --no-print-directory -C userspace O=$(abspath $(BUILD))/userspace
 
 check-run: $(TEST_BINS) userspace
-	tests/guest/check $(KVERS)
+	tests/guest/check $(GUEST_KVERS)
+
+check-debug:
+	@$(MAKE) --no-print-directory check KERNEL=debug
 
 shell: deps
 	@$(MAKE) --no-print-directory $(TEST_BINS) userspace
-	tests/guest/check --shell $(or $(KVER),$(lastword $(SUPPORTED_KVERS)))
+	tests/guest/check --shell $(SHELL_KVER)
 
 # The newest supported kernel, and the demo's.
 demo: deps
 	@$(MAKE) --no-print-directory userspace
 	tests/guest/check --demo $(or $(KVER),$(lastword $(SUPPORTED_KVERS)))
+
+# The guest's benchmark; bench/ keeps its reports (they go in the README).
+BENCH := $(BUILD)/bench/hpage-bench
+$(BENCH): userspace/bench/hpage-bench.c uapi/hpage_map.h
+	@mkdir -p $(@D)
+	gcc -O2 -g -static -Wall -Wextra -Werror -Iuapi -o $@ $<
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH) userspace
+	HPM_ICOUNT=$(filter 1,$(ICOUNT)) tests/guest/check --bench $(KVERS)
 
 # DKMS keeps its source tree in /usr/src/<name>-<version>: what a package
 # ships. Without DESTDIR the module is also built and installed for KVER.

@@ -4,10 +4,10 @@
 # the guest's /init (hugepage pool, the HPM_* variables the tests read), so it
 # must stay plain POSIX sh for busybox.
 
-HPM_PROFILES="default 1g numa disk"
+HPM_PROFILES="default 1g numa disk"	# the tests'; "bench" is make bench's
 
 # hpm_profile NAME: set the PROFILE_* and HPM_* variables for NAME.
-# The disk profile attaches $HPM_DISK, which the host sets first.
+# The disk and bench profiles attach $HPM_DISK, which the host sets first.
 hpm_profile() {
 	PROFILE_MEM=1024	# MiB
 	PROFILE_QEMU=		# extra QEMU arguments
@@ -30,6 +30,14 @@ hpm_profile() {
 			-numa node,nodeid=1,cpus=1,memdev=mem1" ;;
 	disk)
 		PROFILE_QEMU="-drive file=$HPM_DISK,format=raw,if=virtio" ;;
+	bench)	# methods 3-6 of hpage-bench hold 1G of 2M pages each at once;
+		# the debugging options run-vm sets are turned back off; with
+		# HPM_ICOUNT, guest time counts instructions (deterministic)
+		PROFILE_MEM=6144
+		PROFILE_POOL_2M=2100
+		PROFILE_CMDLINE="slub_debug=- page_poison=0"
+		PROFILE_QEMU="-drive file=$HPM_DISK,format=raw,if=virtio,readonly=on
+			${HPM_ICOUNT:+-icount shift=0,sleep=off}" ;;
 	*)	return 1 ;;
 	esac
 }
