@@ -1236,17 +1236,20 @@ static void put_goals(void)
 static void kernel_log_line(const char *needle, char *buf, size_t len)
 {
 	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	char *log, *p, *end;
+	char *log;
 
 	snprintf(buf, len, "unknown");
 	if (size <= 0 || !(log = malloc(size + 1)))
 		return;
 	size = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, size);
 	if (size > 0) {
+		char *p;
+
 		log[size] = '\0';
 		p = strstr(log, needle);
 		if (p) {
-			end = strchr(p, '\n');
+			char *end = strchr(p, '\n');
+
 			if (end)
 				*end = '\0';
 			snprintf(buf, len, "%s", p);
