@@ -210,10 +210,20 @@ static void fi_log_read(int kmsg, struct fi_log *log)
 			    strstr(line, "vmalloc error") ||
 			    strstr(line, "SLUB: Unable to allocate"))
 				in_report = true;
-			bad = in_report ? fi_any(line, fi_bad_in_report,
-						 sizeof(fi_bad_in_report) / sizeof(char *)) :
-					  fi_any(line, fi_bad_anywhere,
-						 sizeof(fi_bad_anywhere) / sizeof(char *));
+			/*
+			 * A stack frame (" func+0x1/0x2", " ? func+...") is never a
+			 * report by itself; the last lines of a dump can come in
+			 * the next read (a record is readable once the next one
+			 * starts), after its header was seen.
+			 */
+			if ((line[0] == ' ' || line[0] == '\t') &&
+			    (strstr(line, "+0x") || strstr(line, "TASK>") || strstr(line, "IRQ>")))
+				bad = false;
+			else
+				bad = in_report ? fi_any(line, fi_bad_in_report,
+							 sizeof(fi_bad_in_report) / sizeof(char *)) :
+						  fi_any(line, fi_bad_anywhere,
+							 sizeof(fi_bad_anywhere) / sizeof(char *));
 			if (bad && !log->bad[0])
 				snprintf(log->bad, sizeof(log->bad), "%s", line);
 			if (in_injection && !log->site[0] &&
