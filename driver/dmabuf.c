@@ -152,11 +152,19 @@ static struct sg_table *hpm_dmabuf_map(struct dma_buf_attachment *attach,
 	sgt = hpm_export_sg_table(exp, attach->dev);
 	if (IS_ERR(sgt))
 		return sgt;
-	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
+	/*
+	 * One device may map the same pages twice (one dma-buf imported
+	 * through two DRM files, overlapping exports): ordinary sharing,
+	 * which DMA-API debugging reports as an overlap unless the map skips
+	 * the CPU sync (as drm_prime and udmabuf do).  The sync is still
+	 * owed to the device: do it separately.
+	 */
+	ret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret) {
 		hpm_sg_table_free(sgt);
 		return ERR_PTR(ret);
 	}
+	dma_sync_sgtable_for_device(attach->dev, sgt, dir);
 	mutex_lock(&exp->lock);
 	att->sgt = sgt;
 	att->dir = dir;
