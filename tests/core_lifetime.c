@@ -314,7 +314,9 @@ TEST_F(life, refused_after_mremap_shrink)
 
 #define NPROC		4	/* worker processes alive at once */
 #define NTHREAD		3	/* threads per worker */
-#define STRESS_SECONDS	4
+#define STRESS_SECONDS	4	/* at least, and until STRESS_MIN_OPS ran */
+#define STRESS_MIN_OPS	200	/* the debug kernel is ~10x slower ... */
+#define STRESS_MAX_SECONDS 60	/* ... but not endlessly */
 
 struct shared {
 	atomic_int stop;
@@ -563,7 +565,9 @@ TEST_F_TIMEOUT(life, stress, 90)
 		pids[i] = -1;
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec >= STRESS_SECONDS)
+		if (now.tv_sec - t0.tv_sec >= STRESS_SECONDS &&
+		    (atomic_load(&sh->ops) >= STRESS_MIN_OPS ||
+		     now.tv_sec - t0.tv_sec >= STRESS_MAX_SECONDS))
 			break;
 		for (int i = 0; i < NPROC; i++) {
 			if (pids[i] > 0 && waitpid(pids[i], &status, WNOHANG) == pids[i]) {
