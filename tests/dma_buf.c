@@ -249,49 +249,9 @@ static unsigned long inode_of(int fd)
 	return fstat(fd, &st) ? 0 : (unsigned long)st.st_ino;
 }
 
-/* The DRM card whose driver is vgem, opened O_RDWR; -1 if none. */
-static int vgem_open(void)
-{
-	for (int i = 0; i < 16; i++) {
-		struct drm_version v;
-		char path[32], name[64];
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&v, 0, sizeof(v));
-		memset(name, 0, sizeof(name));
-		v.name = name;
-		v.name_len = sizeof(name) - 1;
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 #define ASSERT_VGEM(fd)								\
 	ASSERT_LE(0, fd) TH_LOG("no /dev/dri/card* with DRM driver \"vgem\": "	\
 				"vgem must be in tests/guest/modules and loaded by PID 1")
-
-/* PRIME import: the GEM handle, or -errno. */
-static long long vgem_import(int card, int dmabuf)
-{
-	struct drm_prime_handle h = { .fd = dmabuf };
-
-	if (ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &h))
-		return -errno;
-	return h.handle;
-}
-
-static int gem_close(int card, uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	return ioctl(card, DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* the fixture: the profile's pool, /dev/hpage_map open read-write and */
@@ -817,14 +777,14 @@ TEST_F(dmabuf, vgem_import)
 	int card, dfd, sub;
 	char *p;
 
-	card = vgem_open();
+	card = hpm_vgem_open();
 	ASSERT_VGEM(card);
 	ASSERT_TRUE(bufinfo_available()) TH_LOG("no %s", BUFINFO);
 	dfd = export_range(self->fd, 0, self->size, O_RDWR);
 	ASSERT_LE(0, dfd);
-	handle = vgem_import(card, dfd);
+	handle = hpm_vgem_import(card, dfd);
 	ASSERT_LT(0, handle) TH_LOG("PRIME_FD_TO_HANDLE: %s", strerror((int)-handle));
-	again = vgem_import(card, dfd);
+	again = hpm_vgem_import(card, dfd);
 	EXPECT_EQ(handle, again) TH_LOG("second import of the same dma-buf");
 
 	ASSERT_EQ(0, bufinfo_lookup(inode_of(dfd), &e));
@@ -843,8 +803,8 @@ TEST_F(dmabuf, vgem_import)
 	EXPECT_EQ(0, sync_dmabuf(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	munmap(p, self->size);
 
-	EXPECT_EQ(0, gem_close(card, (uint32_t)handle));
-	EXPECT_EQ(-EINVAL, gem_close(card, (uint32_t)handle));
+	EXPECT_EQ(0, hpm_gem_close(card, (uint32_t)handle));
+	EXPECT_EQ(-EINVAL, hpm_gem_close(card, (uint32_t)handle));
 	ASSERT_EQ(0, bufinfo_lookup(inode_of(dfd), &e));
 	EXPECT_TRUE(e.found);
 	EXPECT_EQ(0, e.attached) TH_LOG("after GEM_CLOSE: %s", e.devices);
@@ -852,12 +812,12 @@ TEST_F(dmabuf, vgem_import)
 	/* a sub-range export imports too */
 	sub = export_range(self->fd, self->ps, 2 * self->ps, O_RDWR);
 	ASSERT_LE(0, sub);
-	handle = vgem_import(card, sub);
+	handle = hpm_vgem_import(card, sub);
 	EXPECT_LT(0, handle) TH_LOG("sub-range import: %s", strerror((int)-handle));
 	if (handle > 0) {
 		EXPECT_EQ(0, sync_dmabuf(sub, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
 		EXPECT_EQ(0, sync_dmabuf(sub, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
-		EXPECT_EQ(0, gem_close(card, (uint32_t)handle));
+		EXPECT_EQ(0, hpm_gem_close(card, (uint32_t)handle));
 	}
 	close(sub);
 	close(dfd);
@@ -951,17 +911,17 @@ TEST_F(unload, refused_while_vgem_handle)
 	long long handle;
 	int card, dfd;
 
-	card = vgem_open();
+	card = hpm_vgem_open();
 	ASSERT_VGEM(card);
 	dfd = export_range(self->fd, 0, self->size, O_RDWR);
 	ASSERT_LE(0, dfd);
-	handle = vgem_import(card, dfd);
+	handle = hpm_vgem_import(card, dfd);
 	ASSERT_LT(0, handle) TH_LOG("PRIME_FD_TO_HANDLE: %s", strerror((int)-handle));
 	close(dfd);
 	close(self->fd);
 	self->fd = -1;
 	EXPECT_UNLOAD_REFUSED(self, "with only a vgem handle");
-	EXPECT_EQ(0, gem_close(card, (uint32_t)handle));
+	EXPECT_EQ(0, hpm_gem_close(card, (uint32_t)handle));
 	EXPECT_UNLOAD_WORKS(self, "after GEM_CLOSE");
 	close(card);
 }
@@ -1050,9 +1010,9 @@ TEST(udmabuf_anchor)
 	expect_shared(_metadata, mem, p, size, 0, "udmabuf of a hugetlb memfd");
 	EXPECT_EQ(0, sync_dmabuf(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 
-	card = vgem_open();
+	card = hpm_vgem_open();
 	ASSERT_VGEM(card);
-	handle = vgem_import(card, dfd);
+	handle = hpm_vgem_import(card, dfd);
 	EXPECT_LT(0, handle) TH_LOG("PRIME_FD_TO_HANDLE: %s", strerror((int)-handle));
 	if (bufinfo_available() && !bufinfo_lookup(inode_of(dfd), &e)) {
 		EXPECT_TRUE(e.found);
@@ -1060,7 +1020,7 @@ TEST(udmabuf_anchor)
 		EXPECT_EQ(1, e.attached);
 	}
 	if (handle > 0)
-		EXPECT_EQ(0, gem_close(card, (uint32_t)handle));
+		EXPECT_EQ(0, hpm_gem_close(card, (uint32_t)handle));
 	close(card);
 	munmap(p, size);
 	close(dfd);

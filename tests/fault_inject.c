@@ -294,29 +294,6 @@ static void fi_bufinfo(int *bufs, int *attached)
 	}
 }
 
-/* The DRM card whose driver is vgem, opened O_RDWR; -1 if none. */
-static int fi_vgem_open(void)
-{
-	for (int i = 0; i < 16; i++) {
-		struct drm_version v;
-		char path[32], name[64];
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&v, 0, sizeof(v));
-		memset(name, 0, sizeof(name));
-		v.name = name;
-		v.name_len = sizeof(name) - 1;
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* the fixture: attributes set (and restored), the log followed        */
 
@@ -580,7 +557,7 @@ TEST_F_TIMEOUT(fault, attach, 900)
 	HPM_SKIP_GUARD();
 	fd = fi_setup_loaded(self);
 	ASSERT_LE(0, fd);
-	card = fi_vgem_open();
+	card = hpm_vgem_open();
 	ASSERT_LE(0, card) TH_LOG("no vgem card");
 	ref0 = fi_refcnt();
 	fi_bufinfo(&bufs0, &att0);

@@ -1730,23 +1730,7 @@ static void fz_worker(int id)
 		_exit(1);
 	}
 	mprotect(w.ro_page, 4096, PROT_READ);
-	w.card = -1;
-	for (int i = 0; i < 16 && w.card < 0; i++) {
-		struct drm_version v;
-		char path[32], name[16] = "";
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&v, 0, sizeof(v));
-		v.name = name;
-		v.name_len = sizeof(name) - 1;
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
-			w.card = fd;
-		else
-			close(fd);
-	}
+	w.card = hpm_vgem_open();
 	/* one fd and one mapping to start from */
 	fd = open(HPAGE_MAP_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {

@@ -19,43 +19,6 @@
 
 #define DMA_API_ERRORS	"/sys/kernel/debug/dma-api/error_count"
 
-/* A new open of the DRM card whose driver is vgem (a DRM file of its own). */
-static int ff_vgem_open(void)
-{
-	for (int i = 0; i < 16; i++) {
-		struct drm_version v;
-		char path[32], name[64];
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&v, 0, sizeof(v));
-		memset(name, 0, sizeof(name));
-		v.name = name;
-		v.name_len = sizeof(name) - 1;
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
-static long long ff_import(int card, int dmabuf)
-{
-	struct drm_prime_handle h = { .fd = dmabuf };
-
-	return ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &h) ? -errno : (long long)h.handle;
-}
-
-static int ff_gem_close(int card, uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	return ioctl(card, DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
-}
-
 static int ff_sync(int dmabuf, uint64_t flags)
 {
 	struct dma_buf_sync s = { .flags = flags };
@@ -150,21 +113,21 @@ TEST_F(found, one_dmabuf_two_importers_one_device)
 	long long ha, hb;
 
 	HPM_SKIP_GUARD();
-	card_a = ff_vgem_open();
+	card_a = hpm_vgem_open();
 	ASSERT_LE(0, card_a) TH_LOG("no vgem card");
-	card_b = ff_vgem_open();
+	card_b = hpm_vgem_open();
 	ASSERT_LE(0, card_b);
 	buf = ff_export(self->fd, 0, self->size);
 	ASSERT_LE(0, buf) TH_LOG("export: %s", strerror(-buf));
-	ha = ff_import(card_a, buf);
+	ha = hpm_vgem_import(card_a, buf);
 	ASSERT_LE(0, ha) TH_LOG("first import: %s", strerror((int)-ha));
-	hb = ff_import(card_b, buf);
+	hb = hpm_vgem_import(card_b, buf);
 	EXPECT_LE(0, hb) TH_LOG("second import: %s", strerror((int)-hb));
 	ff_use_both(_metadata, self, buf, buf);
 	ff_kernel_quiet(_metadata, self, "one dma-buf imported through two DRM files");
-	EXPECT_EQ(0, ff_gem_close(card_a, ha));
+	EXPECT_EQ(0, hpm_gem_close(card_a, ha));
 	if (hb >= 0)
-		EXPECT_EQ(0, ff_gem_close(card_b, hb));
+		EXPECT_EQ(0, hpm_gem_close(card_b, hb));
 	close(buf);
 	close(card_a);
 	close(card_b);
@@ -178,21 +141,21 @@ TEST_F(found, overlapping_exports_one_device)
 	long long ha, hb;
 
 	HPM_SKIP_GUARD();
-	card = ff_vgem_open();
+	card = hpm_vgem_open();
 	ASSERT_LE(0, card) TH_LOG("no vgem card");
 	a = ff_export(self->fd, 0, 2 * self->ps);
 	ASSERT_LE(0, a);
 	b = ff_export(self->fd, self->ps, self->ps);
 	ASSERT_LE(0, b);
-	ha = ff_import(card, a);
+	ha = hpm_vgem_import(card, a);
 	ASSERT_LE(0, ha) TH_LOG("import of [0, 2 pages): %s", strerror((int)-ha));
-	hb = ff_import(card, b);
+	hb = hpm_vgem_import(card, b);
 	EXPECT_LE(0, hb) TH_LOG("import of [1, 2): %s", strerror((int)-hb));
 	ff_use_both(_metadata, self, a, b);
 	ff_kernel_quiet(_metadata, self, "two overlapping exports imported into one device");
-	EXPECT_EQ(0, ff_gem_close(card, ha));
+	EXPECT_EQ(0, hpm_gem_close(card, ha));
 	if (hb >= 0)
-		EXPECT_EQ(0, ff_gem_close(card, hb));
+		EXPECT_EQ(0, hpm_gem_close(card, hb));
 	close(a);
 	close(b);
 	close(card);

@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <drm/drm.h>
+
 #include "kselftest_harness.h"
 #include "hpage_map.h"
 
@@ -532,6 +534,47 @@ static inline int hpm_ensure_loaded(const char *page_size_str, unsigned long nr)
 static inline int hpm_ensure_profile_loaded(void)
 {
 	return hpm_ensure_loaded(hpm_page_size_str(), hpm_nr_pages());
+}
+
+/* ------------------------------------------------------------------ */
+/* vgem: a DRM driver that imports dma-bufs (a stand-in for a device)  */
+
+/* The DRM card whose driver is vgem, opened O_RDWR; -1 if none. */
+static inline int hpm_vgem_open(void)
+{
+	for (int i = 0; i < 16; i++) {
+		struct drm_version v;
+		char path[32], name[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(&v, 0, sizeof(v));
+		memset(name, 0, sizeof(name));
+		v.name = name;
+		v.name_len = sizeof(name) - 1;
+		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* PRIME import: the GEM handle, or -errno. */
+static inline long long hpm_vgem_import(int card, int dmabuf)
+{
+	struct drm_prime_handle h = { .fd = dmabuf };
+
+	return ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &h) ? -errno : (long long)h.handle;
+}
+
+static inline int hpm_gem_close(int card, uint32_t handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	return ioctl(card, DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
 }
 
 /* ------------------------------------------------------------------ */
