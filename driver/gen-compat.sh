@@ -7,9 +7,12 @@
 # version number, so distribution backports are honoured).
 srctree=$1
 
-# have NAME HEADER REGEX: define NAME when HEADER matches the extended REGEX
+# have NAME HEADER [REGEX]: define NAME when HEADER exists and (with REGEX)
+# matches the extended REGEX; newlines count as spaces, so a declaration
+# split over lines matches as one
 have() {
-	if grep -Eq "$3" "$srctree/$2"; then
+	if [ -f "$srctree/$2" ] &&
+	   { [ -z "${3:-}" ] || tr '\n' ' ' <"$srctree/$2" | grep -Eq "$3"; }; then
 		echo "#define $1 1"
 	else
 		echo "/* $1: not in $2 */"
@@ -25,4 +28,11 @@ have HPM_HAVE_VM_FLAGS_SET include/linux/mm.h \
 # 6.13 takes the namespace of MODULE_IMPORT_NS() as a string literal
 have HPM_HAVE_IMPORT_NS_STRINGIFY include/linux/module.h \
 	'define MODULE_IMPORT_NS\(ns\)[[:space:]]+MODULE_INFO\(import_ns, __stringify\(ns\)\)'
+# 7.2 moved struct folio_batch out of <linux/pagevec.h> (gone) into its own
+# header
+have HPM_HAVE_FOLIO_BATCH_H include/linux/folio_batch.h
+# 7.2 dropped the length argument of vfs_parse_fs_string() (now an inline
+# over vfs_parse_fs_qstr())
+have HPM_HAVE_PARSE_FS_STRING_LEN include/linux/fs_context.h \
+	'vfs_parse_fs_string\([^)]*size_t[^)]*\)'
 echo "#endif"

@@ -13,11 +13,16 @@
 #include <linux/hugetlb.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
-#include <linux/pagevec.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "hpage_map_internal.h"
+
+#ifdef HPM_HAVE_FOLIO_BATCH_H
+#include <linux/folio_batch.h>
+#else
+#include <linux/pagevec.h>
+#endif
 
 #define HPM_HSTATE_DIR	"/sys/kernel/mm/hugepages"
 #define HPM_MAX_SIZES	8
@@ -116,7 +121,11 @@ static int hpm_pool_mount(struct hpm_pool *pool, unsigned long page_size)
 		return PTR_ERR(fc);
 	if (page_size) {
 		snprintf(value, sizeof(value), "%lu", page_size);
+#ifdef HPM_HAVE_PARSE_FS_STRING_LEN
 		ret = vfs_parse_fs_string(fc, "pagesize", value, strlen(value));
+#else
+		ret = vfs_parse_fs_string(fc, "pagesize", value);
+#endif
 		if (ret) {
 			put_fs_context(fc);
 			return ret;
