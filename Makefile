@@ -1,10 +1,14 @@
 # hpage-map: build, test and lint. Everything generated goes under build/.
 #
-#   make deps                 install what a Debian 12 machine needs (root)
+#   make deps                 install what a Debian 12 machine needs (root),
+#                             and the kernel set (tests/kernel-set fetch)
+#   make kernels              the kernel set: version, release, tier, root
 #   make modules [KVER=..]    build/<kver>/hpage_map.ko for each kernel
 #   make check [KVER=..] [TESTS="smoke .."] [PROFILES="default .."] [ACCEL=tcg|kvm]
 #                             DKMS-install the driver, run the tests in QEMU
-#                             (and, without TESTS, user space's host tests)
+#                             (and, without TESTS, user space's host tests);
+#                             without KVER and TESTS, each kernel of the set
+#                             gets its tier's tests
 #   make check-debug [TESTS=..] [PROFILES=..]
 #                             the same on the debug kernel (KASAN, lockdep,
 #                             kmemleak, fault injection: tests/debug-kernel/,
@@ -13,7 +17,8 @@
 #                             shell, demo, modules, lint; bench refuses it)
 #   make lint                 checkpatch, sparse, W=1, cppcheck: zero findings
 #   make shell [KVER=..]      a guest shell with the module loaded
-#   make demo [KVER=..]       the module and its CLI at work in a 6.12 guest
+#   make demo [KVER=..]       the module and its CLI at work in a guest
+#                             (default: the host's newest Debian 12 kernel)
 #   make bench [KVER=..] [ICOUNT=1]
 #                             userspace/bench/hpage-bench in a guest per
 #                             kernel, report in bench/<kver>.md (ICOUNT=1:
@@ -29,17 +34,20 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 BUILD := build
 
-DEPS := qemu-system-x86 busybox-static kmod cpio dkms linux-image-amd64 \
-	linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64 \
+# The kernels themselves come from tests/kernel-set (Debian 12's on this
+# host, newer releases' in roots of their own it makes with debootstrap).
+DEPS := qemu-system-x86 busybox-static kmod cpio dkms debootstrap \
 	linux-source-6.1 liburing-dev sparse cppcheck xz-utils gcc make \
 	libc6-dev perl groff-base \
 	linux-source-6.12 bison flex bc libelf-dev libssl-dev
 
-# Supported kernels: the newest installed -amd64 headers of each series.
-# Recursively expanded: `check` and `shell` read them after `deps` ran.
-newest_kver = $(shell ls -d /usr/src/linux-headers-$(1).*-amd64 2>/dev/null | \
-	sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
-SUPPORTED_KVERS = $(strip $(call newest_kver,6.1) $(call newest_kver,6.12))
+# The kernel set (tests/kernel-set list: "KVER RELEASE ROOT TIER" lines).
+# Recursively expanded: `check` and `shell` read it after `deps` ran.
+KERNEL_SET := tests/kernel-set
+kernel_set = $(shell $(KERNEL_SET) list 2>/dev/null | awk '$(1) { print $$1 }')
+SUPPORTED_KVERS = $(call kernel_set,1)
+# demo and shell: the host's newest Debian 12 amd64 kernel, quick to reach
+HOST_KVER = $(lastword $(call kernel_set,$$3 == "/" && $$1 !~ /-rt-amd64$$/))
 # KERNEL=debug: the debug kernel instead (tests/debug-kernel/build builds it
 # once, from linux-source-6.12, the packages above). The guests' side
 # (tests/guest/check) takes the name "debug"; modules and lint need its
@@ -48,10 +56,12 @@ debug_kver = $(shell tree=$$(tests/debug-kernel/build) && \
 	cat "$$tree/include/config/kernel.release")
 KVERS = $(if $(filter debug,$(KERNEL)),$(debug_kver),$(or $(KVER),$(SUPPORTED_KVERS)))
 GUEST_KVERS = $(if $(filter debug,$(KERNEL)),debug,$(KVERS))
-SHELL_KVER = $(if $(filter debug,$(KERNEL)),debug,$(or $(KVER),$(lastword $(SUPPORTED_KVERS))))
+SHELL_KVER = $(if $(filter debug,$(KERNEL)),debug,$(or $(KVER),$(HOST_KVER)))
 
-# The selection goes to tests/guest/check as given (empty: everything).
+# The selection goes to tests/guest/check as given (empty: everything; and
+# then, unless KVER names the kernels, each kernel gets its tier's tests).
 export TESTS PROFILES ACCEL
+export HPM_TIERS := $(if $(TESTS)$(KVER),,1)
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(or $(TESTS),$(patsubst tests/%.c,%,$(wildcard tests/*.c))))
 TEST_CFLAGS := -O2 -g -static -pthread -Wall -Wextra -Werror \
 	-isystem $(BUILD)/kselftest -isystem $(BUILD)/kernel-uapi -Iuapi -Itests
@@ -65,7 +75,7 @@ TEST_HEADERS := $(BUILD)/kselftest/kselftest_harness.h $(BUILD)/kselftest/kselft
 CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt \
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
-.PHONY: all deps modules userspace check check-run check-debug lint shell demo bench \
+.PHONY: all deps kernels modules userspace check check-run check-debug lint shell demo bench \
 	install uninstall clean
 all: modules
 
@@ -81,13 +91,14 @@ deps:
 			apt-get install -y --no-install-recommends $$missing; } \
 			>$(BUILD)/deps.log 2>&1 || { tail -n 20 $(BUILD)/deps.log; exit 1; }; \
 	fi
+	@$(KERNEL_SET) fetch
 
-# $(call kbuild,KVER,DIR,ARGS): build the module from a fresh copy of driver/
-# and uapi/ in DIR/src (kbuild writes next to the sources, never in ours).
-define kbuild
-rm -rf $(2)/src && mkdir -p $(2)/src && cp -r driver uapi $(2)/src/ && \
-$(MAKE) -C /lib/modules/$(1)/build M=$(abspath $(2))/src/driver $(3) modules
-endef
+kernels:
+	@$(KERNEL_SET) table
+
+# $(call kbuild,KVER,DIR,ARGS): build the module in DIR/src (tests/kbuild:
+# in KVER's root when it has one)
+kbuild = tests/kbuild $(1) $(2) $(3)
 
 modules:
 	@kvers="$(KVERS)"; [[ $$kvers ]] || { echo "modules: no kernel to build for" >&2; exit 1; }; \

@@ -3,6 +3,7 @@
  * core_lifetime.c - when hpage_map may be unloaded
  *
  * hpage-map-profiles: default
+ * hpage-map-tier: core
  *
  * delete_module("hpage_map", O_NONBLOCK) (the raw syscall, to see the errno)
  * must be refused -- EAGAIN/EWOULDBLOCK or EBUSY -- while anything can still

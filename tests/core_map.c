@@ -3,6 +3,7 @@
  * core_map.c - /dev/hpage_map: the node, GET_INFO, mmap semantics, bad input
  *
  * hpage-map-profiles: default 1g
+ * hpage-map-tier: core
  *
  * Checks:
  *  - /dev/hpage_map is a misc (major 10) character device, mode 0600, root,

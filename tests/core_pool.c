@@ -3,6 +3,7 @@
  * core_pool.c - hpage_map module load/unload and the hugetlb pool counters
  *
  * hpage-map-profiles: default 1g
+ * hpage-map-tier: core
  *
  * Checks, with exact values from /proc/meminfo and from every
  * /sys/kernel/mm/hugepages/hugepages-<kB>kB/ directory:

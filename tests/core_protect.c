@@ -3,6 +3,7 @@
  * core_protect.c - users can never free (or swap out) the driver's pages
  *
  * hpage-map-profiles: default
+ * hpage-map-tier: core
  *
  * Every attempt below must fail (or, for advice that may succeed, change
  * nothing); afterwards the data is intact -- read through the mapping,

@@ -4,7 +4,8 @@
 # and PID 1's own checks; "# SKIP" makes it skipped. A stream without the
 # "# hpm-done" end marker counts one more failure.
 #   -v mode=boot:  print the stream, then its summary line
-#   -v mode=total: print every boot's summary, each failure, and last
+#   -v mode=total: print every boot's summary, every kernel's (its boots
+#                  summed), each failure, and last
 #                  "N passed, N failed, N skipped"; exit 1 on any failure.
 
 FNR == 1 {
@@ -62,6 +63,16 @@ END {
 		b = boots[i]
 		print b ": " counts(pass[b], fail[b], skip[b])
 		tpass += pass[b]; tfail += fail[b]; tskip += skip[b]
+		k = b
+		sub(/ .*/, "", k)
+		if (!(k in kpass))
+			kernels[++nkernels] = k
+		kpass[k] += pass[b]; kfail[k] += fail[b]; kskip[k] += skip[b]
+	}
+	print "== per kernel"
+	for (i = 1; i <= nkernels; i++) {
+		k = kernels[i]
+		print k ": " counts(kpass[k], kfail[k], kskip[k])
 	}
 	for (i = 1; i <= nfailures; i++)
 		print failures[i]
