@@ -21,7 +21,8 @@
 #                             (default: the host's newest Debian 12 kernel)
 #   make bench [KVER=..] [ICOUNT=1]
 #                             userspace/bench/hpage-bench in a guest per
-#                             kernel, report in bench/<kver>.md (ICOUNT=1:
+#                             kernel (default: the full tier's), report in
+#                             bench/<kver>.md (ICOUNT=1:
 #                             QEMU -icount, guest time counts instructions)
 #   make install [KVER=..] [DESTDIR=] [PREFIX=/usr/local]
 #                             DKMS source in /usr/src and, without DESTDIR,
@@ -161,7 +162,8 @@ bench: deps
 		echo "bench: not on the debug kernel (its numbers mean nothing);" \
 			"run make bench for Debian's kernels" >&2; exit 2; fi
 	@$(MAKE) --no-print-directory $(BENCH) userspace
-	HPM_ICOUNT=$(filter 1,$(ICOUNT)) tests/guest/check --bench $(KVERS)
+	HPM_ICOUNT=$(filter 1,$(ICOUNT)) tests/guest/check --bench \
+		$(or $(KVER),$(call kernel_set,$$4 == "full"))
 
 # DKMS keeps its source tree in /usr/src/<name>-<version>: what a package
 # ships. Without DESTDIR the module is also built and installed for KVER.
