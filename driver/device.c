@@ -9,78 +9,136 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/device.h>
+#include <linux/file.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 
 #include "hpage_map_internal.h"
 
 /*
- * Every VMA holds a module reference: a mapping outlives the fd it was made
- * from (and is copied by fork, split by munmap, moved by mremap), and its
- * vm_ops live in this module.  The file's .owner only covers open fds.
+ * While any VMA maps the pool, the module must stay: the VMAs' vm_ops live
+ * here.  A mapping outlives the fd it was made from (and is copied by fork,
+ * split by munmap, moved by mremap), and the file's .owner only covers open
+ * fds.  So the VMAs together hold one reference to vma_pin, an anonymous
+ * file whose f_op->owner is this module.  The last VMA's close drops it
+ * with fput(), and the module reference goes in core code (__fput(), run
+ * later from task work or a workqueue), never while module text is still
+ * running: a plain module_put() at the end of ->close would leave a window
+ * in which a preempted task returns into freed module text after rmmod.
  */
-static void hpm_vma_get(struct hpage_map *hpm)
+static const struct file_operations hpm_vma_pin_fops = {
+	.owner = THIS_MODULE,
+};
+
+/* A new VMA from mmap: the first one takes the pin. */
+static int hpm_vma_pin_first(struct hpage_map *hpm)
 {
-	__module_get(THIS_MODULE);
-	atomic_inc(&hpm->nr_vmas);
+	struct file *pin;
+	int ret = 0;
+
+	mutex_lock(&hpm->vma_lock);
+	if (!hpm->nr_vmas) {
+		pin = anon_inode_getfile("[hpage_map-vmas]", &hpm_vma_pin_fops,
+					 NULL, O_RDONLY);
+		if (IS_ERR(pin)) {
+			ret = PTR_ERR(pin);
+			goto out;
+		}
+		hpm->vma_pin = pin;
+	}
+	WRITE_ONCE(hpm->nr_vmas, hpm->nr_vmas + 1);
+out:
+	mutex_unlock(&hpm->vma_lock);
+	return ret;
 }
 
-static void hpm_vma_put(struct hpage_map *hpm)
+/* A VMA copied from one of ours (fork, split, mremap): the pin exists. */
+static void hpm_vma_pin_copy(struct hpage_map *hpm)
 {
-	atomic_dec(&hpm->nr_vmas);
-	module_put(THIS_MODULE);
+	mutex_lock(&hpm->vma_lock);
+	WRITE_ONCE(hpm->nr_vmas, hpm->nr_vmas + 1);
+	mutex_unlock(&hpm->vma_lock);
 }
 
-/* Called for VMAs copied from one of ours: fork, split, mremap. */
+static void hpm_vma_pin_put(struct hpage_map *hpm)
+{
+	struct file *pin = NULL;
+
+	mutex_lock(&hpm->vma_lock);
+	WRITE_ONCE(hpm->nr_vmas, hpm->nr_vmas - 1);
+	if (!hpm->nr_vmas) {
+		pin = hpm->vma_pin;
+		hpm->vma_pin = NULL;
+	}
+	mutex_unlock(&hpm->vma_lock);
+	if (pin)
+		fput(pin);
+}
+
 static void hpm_vm_open(struct vm_area_struct *vma)
 {
-	hpage_map.hugetlb_vm_ops->open(vma);
-	hpm_vma_get(&hpage_map);
+	if (hpage_map.hugetlb_vm_ops->open)
+		hpage_map.hugetlb_vm_ops->open(vma);
+	hpm_vma_pin_copy(&hpage_map);
 }
 
 static void hpm_vm_close(struct vm_area_struct *vma)
 {
-	hpage_map.hugetlb_vm_ops->close(vma);
-	hpm_vma_put(&hpage_map);
+	if (hpage_map.hugetlb_vm_ops->close)
+		hpage_map.hugetlb_vm_ops->close(vma);
+	hpm_vma_pin_put(&hpage_map);
 }
 
-static vm_fault_t hpm_vm_fault(struct vm_fault *vmf)
+/*
+ * Our VMA operations are hugetlbfs' own table (one for all its mappings),
+ * copied at the first mmap, with open and close wrapped: an operation
+ * hugetlb gains or loses in a later kernel is neither dropped nor called
+ * through NULL.
+ */
+static void hpm_ops_fill(struct vm_operations_struct *ops, const struct vm_operations_struct *from)
 {
-	return hpage_map.hugetlb_vm_ops->fault(vmf);
+	*ops = *from;
+	ops->open = hpm_vm_open;
+	ops->close = hpm_vm_close;
 }
 
-/* hugetlb refuses splits inside a huge page (4 KiB munmap, mprotect). */
-static int hpm_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+static int hpm_vm_ops_set(struct hpage_map *hpm, struct vm_area_struct *vma)
 {
-	return hpage_map.hugetlb_vm_ops->may_split(vma, addr);
+	void *ops;
+
+	mutex_lock(&hpm->vma_lock);
+	if (!hpm->vm_ops) {
+		ops = kmalloc(sizeof(*vma->vm_ops), GFP_KERNEL);
+		if (!ops) {
+			mutex_unlock(&hpm->vma_lock);
+			return -ENOMEM;
+		}
+		hpm_ops_fill(ops, vma->vm_ops);
+		hpm->hugetlb_vm_ops = vma->vm_ops;
+		hpm->vm_ops = ops;
+	}
+	mutex_unlock(&hpm->vma_lock);
+	vma->vm_ops = hpm->vm_ops;
+	return 0;
 }
 
-/* What /proc/PID/smaps reports as KernelPageSize. */
-static unsigned long hpm_vm_pagesize(struct vm_area_struct *vma)
+/* The kernel's own way to call a file's mmap: vfs_mmap() knows mmap_prepare. */
+static int hpm_call_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	return hpage_map.hugetlb_vm_ops->pagesize(vma);
+#ifdef HPM_HAVE_VFS_MMAP
+	return vfs_mmap(file, vma);
+#else
+	return call_mmap(file, vma);
+#endif
 }
-
-static const struct vm_operations_struct hpm_vm_ops = {
-	.open = hpm_vm_open,
-	.close = hpm_vm_close,
-	.fault = hpm_vm_fault,
-	.may_split = hpm_vm_may_split,
-	.pagesize = hpm_vm_pagesize,
-};
 
 static int hpm_open(struct inode *inode, struct file *file)
 {
-	struct hpage_map *hpm = &hpage_map;
-
-	/*
-	 * mmap's write accounting (mapping_map_writable()) is done on the
-	 * opened file's f_mapping, unmap's on the VMA's vm_file: make both
-	 * the internal file's.
-	 */
-	file->f_mapping = hpm->pool.file->f_mapping;
-	atomic_inc(&hpm->nr_open);
+	atomic_inc(&hpage_map.nr_open);
 	return 0;
 }
 
@@ -142,17 +200,27 @@ int hpm_map_pool(struct hpage_map *hpm, struct vm_area_struct *vma)
 	if (ret)
 		return ret;
 
+	ret = hpm_vma_pin_first(hpm);
+	if (ret)
+		return ret;
 	vma_set_file(vma, pool_file);
 	/* The pages are already in the file: reserve nothing from the pool. */
 	vm_flags_set(vma, VM_NORESERVE);
-	ret = pool_file->f_op->mmap(pool_file, vma);
+	ret = hpm_call_mmap(pool_file, vma);
 	if (ret)
-		return ret;
-
-	WRITE_ONCE(hpm->hugetlb_vm_ops, vma->vm_ops);
-	vma->vm_ops = &hpm_vm_ops;
-	hpm_vma_get(hpm);
+		goto err_unpin;
+	ret = hpm_vm_ops_set(hpm, vma);
+	if (ret) {
+		/* Undo hugetlbfs' mmap as mmap's own error path would. */
+		if (vma->vm_ops->close)
+			vma->vm_ops->close(vma);
+		goto err_unpin;
+	}
 	return 0;
+
+err_unpin:
+	hpm_vma_pin_put(hpm);
+	return ret;
 }
 
 static int hpm_mmap(struct file *file, struct vm_area_struct *vma)
@@ -203,7 +271,7 @@ static DEVICE_ATTR_RO(numa_node);
 static ssize_t mappings_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
-	return sysfs_emit(buf, "%d\n", atomic_read(&hpage_map.nr_vmas));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(hpage_map.nr_vmas));
 }
 static DEVICE_ATTR_RO(mappings);
 
@@ -238,4 +306,6 @@ int hpm_device_register(struct hpage_map *hpm)
 void hpm_device_unregister(struct hpage_map *hpm)
 {
 	misc_deregister(&hpm->misc);
+	/* No VMA is left: each held the module. */
+	kfree(hpm->vm_ops);
 }

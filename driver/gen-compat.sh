@@ -35,4 +35,7 @@ have HPM_HAVE_FOLIO_BATCH_H include/linux/folio_batch.h
 # over vfs_parse_fs_qstr())
 have HPM_HAVE_PARSE_FS_STRING_LEN include/linux/fs_context.h \
 	'vfs_parse_fs_string\([^)]*size_t[^)]*\)'
+# 6.17 replaced call_mmap() by vfs_mmap(), which also serves files that
+# have only f_op->mmap_prepare
+have HPM_HAVE_VFS_MMAP include/linux/fs.h 'static inline int vfs_mmap\('
 echo "#endif"

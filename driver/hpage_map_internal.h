@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 
 #include "hpage_map_compat.h"
 
@@ -48,16 +49,23 @@ struct hpm_pool {
  * struct hpage_map - the one device this module provides
  * @pool:		its pages
  * @misc:		/dev/hpage_map
- * @hugetlb_vm_ops:	hugetlbfs' VMA operations, which ours wrap
  * @nr_open:		open file descriptions of /dev/hpage_map
+ * @vma_lock:		protects the fields below (set at the first mmap)
+ * @hugetlb_vm_ops:	hugetlbfs' VMA operations, which @vm_ops wrap
+ * @vm_ops:		the pool's VMAs' operations: a copy of hugetlbfs'
+ *			(allocated: built at run time)
  * @nr_vmas:		live VMAs mapping the pool
+ * @vma_pin:		while @nr_vmas > 0, the file that keeps the module
  */
 struct hpage_map {
 	struct hpm_pool pool;
 	struct miscdevice misc;
-	const struct vm_operations_struct *hugetlb_vm_ops;
 	atomic_t nr_open;
-	atomic_t nr_vmas;
+	struct mutex vma_lock;	/* protects the fields below */
+	const struct vm_operations_struct *hugetlb_vm_ops;
+	const struct vm_operations_struct *vm_ops;
+	unsigned int nr_vmas;
+	struct file *vma_pin;
 };
 
 extern struct hpage_map hpage_map;

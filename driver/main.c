@@ -53,6 +53,7 @@ static int __init hpage_map_init(void)
 	struct hpage_map *hpm = &hpage_map;
 	int ret;
 
+	mutex_init(&hpm->vma_lock);
 	if (!hpm_nr_pages) {
 		pr_err("nr_pages=0: the buffer needs at least one huge page\n");
 		return -EINVAL;

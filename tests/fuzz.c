@@ -158,6 +158,14 @@ struct fz_epoch {
 static struct fz_shared *sh;
 static struct fz_epoch ep;
 
+/*
+ * Whether this kernel's dma-buf files are noexec (7.x here; 6.1 and 6.12
+ * are not): then do_mmap refuses PROT_EXEC on a dma-buf with EPERM, after
+ * its own checks and before the driver's, and no mapping made through a
+ * dma-buf can gain PROT_EXEC by mprotect (EACCES).  Probed once per epoch.
+ */
+static bool fz_dmabuf_noexec;
+
 /* ------------------------------------------------------------------ */
 /* PRNG                                                                */
 
@@ -878,6 +886,8 @@ static void op_mmap(void)
 		want = EACCES;
 	else if (f->acc == O_WRONLY)
 		want = EACCES;
+	else if (!dev && (prot & PROT_EXEC) && fz_dmabuf_noexec)
+		want = EPERM;
 	else if (type == MAP_PRIVATE)
 		want = EINVAL;
 	else if (off > size || PAGE_ALIGN_4K(len) > size - off)
@@ -925,7 +935,7 @@ static void op_mmap(void)
 	m.prot = prot;
 	m.huge = dev || (fz_aligned(p, m.len) && !(off % ep.ps));
 	m.maywrite = f->acc == O_RDWR;
-	m.mayexec = true;
+	m.mayexec = dev || !fz_dmabuf_noexec;
 	m.locked = flags & MAP_LOCKED;
 	if (fixed)
 		fz_trim(p, m.len);
@@ -1827,6 +1837,24 @@ FIXTURE_TEARDOWN(fuzz)
 	hpm_ensure_unloaded();
 }
 
+/* Does mmap refuse PROT_EXEC on a dma-buf of @dev (a noexec file)? */
+static bool fz_probe_dmabuf_noexec(int dev)
+{
+	struct hpage_map_export req = { .size = ep.ps, .flags = O_RDONLY | O_CLOEXEC };
+	bool noexec = false;
+	void *p;
+
+	if (ioctl(dev, HPAGE_MAP_IOC_EXPORT_DMABUF, &req))
+		return false;
+	p = mmap(NULL, ep.ps, PROT_READ | PROT_EXEC, MAP_SHARED, req.fd, 0);
+	if (p == MAP_FAILED)
+		noexec = errno == EPERM;
+	else
+		munmap(p, ep.ps);
+	close(req.fd);
+	return noexec;
+}
+
 /* After an epoch: settle, then every check of a quiet system. */
 static void fz_quiescent(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
 			 const char *buf)
@@ -1939,6 +1967,10 @@ TEST_F_TIMEOUT(fuzz, random_operations, 1150)
 			ASSERT_EQ(0, hpm_get_info(guard, &info));
 			ep.numa_node = info.numa_node;
 		}
+		fz_dmabuf_noexec = fz_probe_dmabuf_noexec(guard);
+		if (e == 1)
+			printf("# fuzz: dma-buf files are %snoexec on this kernel\n",
+			       fz_dmabuf_noexec ? "" : "not ");
 		buf = mmap(NULL, ep.size, PROT_READ, MAP_SHARED, guard, 0);
 		ASSERT_NE(MAP_FAILED, buf);
 		ASSERT_EQ(-1, hpm_check_zero(buf, ep.size)) TH_LOG("epoch %u: fresh buffer not zero", e);
