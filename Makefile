@@ -76,11 +76,16 @@ TEST_HEADERS := $(BUILD)/kselftest/kselftest_harness.h $(BUILD)/kselftest/kselft
 CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt \
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
-.PHONY: all deps kernels modules userspace check check-run check-debug lint shell demo bench \
+.PHONY: all deps deps-packages kernels modules userspace check check-run check-debug lint shell demo bench \
 	install uninstall clean
 all: modules
 
-deps:
+deps: deps-packages
+	@$(KERNEL_SET) fetch
+
+# The host's own packages only (CI starts the debug kernel's build after
+# them, while the kernel set downloads).
+deps-packages:
 	@pkgs="$(DEPS)"; \
 	have=$$(dpkg-query -W -f='$${db:Status-Abbrev}$${Package}\n' $$pkgs 2>/dev/null | \
 		sed -n 's/^ii *//p' || true); \
@@ -92,7 +97,6 @@ deps:
 			apt-get install -y --no-install-recommends $$missing; } \
 			>$(BUILD)/deps.log 2>&1 || { tail -n 20 $(BUILD)/deps.log; exit 1; }; \
 	fi
-	@$(KERNEL_SET) fetch
 
 kernels:
 	@$(KERNEL_SET) table
