@@ -93,22 +93,38 @@ static void hpm_dmabuf_detach(struct dma_buf *dmabuf,
 }
 
 /*
- * One entry per huge page, unless the importer's device takes shorter
- * segments (64 KiB by default): then each page is cut to its limit.
+ * The segment length for the importer's device: a whole huge page, unless
+ * the device takes less: its max segment size (64 KiB by default), its max
+ * mapping size (swiotlb bounces at most 256 KiB at once: swiotlb=force,
+ * bounce-buffered guests, devices with a small DMA mask) or its segment
+ * boundary.  Rounded down to a power of two: segments of it, which start
+ * at multiples of it in a huge page, never cross a boundary.
+ */
+static unsigned long hpm_seg_len(struct device *dev, unsigned long page_size)
+{
+	unsigned long seg = page_size, boundary = dma_get_seg_boundary(dev);
+
+	seg = min_t(unsigned long, seg, dma_get_max_seg_size(dev));
+	seg = min_t(size_t, seg, dma_max_mapping_size(dev));
+	if (boundary < seg - 1)
+		seg = boundary + 1;
+	return rounddown_pow_of_two(max(seg, 1UL));
+}
+
+/*
+ * One entry per segment: per huge page, or each page cut to the device's
+ * segment length (below PAGE_SIZE too: an entry then starts inside a page).
  */
 static struct sg_table *hpm_export_sg_table(const struct hpm_export *exp,
 					    struct device *dev)
 {
 	unsigned long page_size = exp->hpm->pool.page_size;
-	unsigned long seg = rounddown(dma_get_max_seg_size(dev), PAGE_SIZE);
+	unsigned long seg = hpm_seg_len(dev, page_size);
 	unsigned long i, off, segs;
 	struct scatterlist *sg;
 	struct sg_table *sgt;
 	int ret;
 
-	seg = clamp(seg, PAGE_SIZE, page_size);
-	/* Page sizes and segment limits are powers of two. */
-	seg = rounddown_pow_of_two(seg);
 	segs = exp->nr_pages * (page_size / seg);
 	if (segs > UINT_MAX)
 		return ERR_PTR(-E2BIG);
@@ -127,7 +143,7 @@ static struct sg_table *hpm_export_sg_table(const struct hpm_export *exp,
 
 		for (off = 0; off < page_size; off += seg) {
 			sg_set_page(sg, folio_page(folio, off >> PAGE_SHIFT),
-				    seg, 0);
+				    seg, offset_in_page(off));
 			sg = sg_next(sg);
 		}
 	}

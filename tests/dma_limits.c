@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dma_limits.c - dma-buf mappings within the importer's DMA limits
+ *
+ * hpage-map-profiles: swiotlb
+ *
+ * The swiotlb profile boots with swiotlb=force: every streaming DMA mapping
+ * is bounced through swiotlb, which maps at most dma_max_mapping_size()
+ * (256 KiB) at once, as on bounce-buffered guests and for devices with a
+ * small DMA mask.  A scatter-gather entry of a whole huge page cannot be
+ * mapped there; the exporter must cut its entries to that size.
+ *
+ * Checks:
+ *  - the profile does what it says: swiotlb's slots in use
+ *    (debugfs io_tlb_used) grow by at least the buffer's size while vgem
+ *    holds an import of the whole buffer (its map_dma_buf bounces it all),
+ *    and fall back when the import goes;
+ *  - importing dma-bufs of the whole buffer, of one huge page and of the
+ *    last one, read-write and read-only, into vgem (which maps them for
+ *    its device, DMA_BIDIRECTIONAL) succeeds;
+ *  - the buffer's data is untouched by the bouncing (bounce buffers are
+ *    copied back on unmap: the CPU's view must stay what it wrote).
+ */
+#include "hpm_test.h"
+
+#define IO_TLB_USED	"/sys/kernel/debug/swiotlb/io_tlb_used"
+#define IO_TLB_SLOT	2048	/* bytes per swiotlb slot (IO_TLB_SHIFT 11) */
+
+FIXTURE(limits) {
+	int fd, card;
+	unsigned long ps, nr;
+	size_t size;
+	char *map;
+};
+
+FIXTURE_SETUP(limits)
+{
+	struct hpage_map_info info;
+
+	self->fd = self->card = -1;
+	self->map = MAP_FAILED;
+	ASSERT_EQ(0, hpm_ensure_profile_loaded());
+	self->fd = hpm_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, hpm_get_info(self->fd, &info));
+	self->ps = info.page_size;
+	self->nr = info.nr_pages;
+	self->size = info.size;
+	self->card = hpm_vgem_open();
+	ASSERT_LE(0, self->card) TH_LOG("no vgem card");
+	self->map = hpm_mmap(self->fd, 0, self->size, PROT_READ | PROT_WRITE, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, self->map);
+	hpm_fill(self->map, self->size, 0, 0xd3a11);
+}
+
+FIXTURE_TEARDOWN(limits)
+{
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->size);
+	if (self->card >= 0)
+		close(self->card);
+	if (self->fd >= 0)
+		close(self->fd);
+	hpm_ensure_unloaded();
+}
+
+static int export(int fd, uint64_t off, uint64_t size, uint32_t flags)
+{
+	struct hpage_map_export req = { .offset = off, .size = size, .flags = flags | O_CLOEXEC };
+
+	return ioctl(fd, HPAGE_MAP_IOC_EXPORT_DMABUF, &req) ? -errno : req.fd;
+}
+
+static long long io_tlb_used(void)
+{
+	unsigned long long v = 0;
+
+	return hpm_read_ull(IO_TLB_USED, &v) ? -1 : (long long)v;
+}
+
+TEST_F(limits, whole_buffer_bounced)
+{
+	long long before, during, after, handle;
+	int buf;
+
+	HPM_SKIP_GUARD();
+	before = io_tlb_used();
+	ASSERT_LE(0, before) TH_LOG(IO_TLB_USED " unreadable: is swiotlb forced?");
+	buf = export(self->fd, 0, self->size, O_RDWR);
+	ASSERT_LE(0, buf);
+	handle = hpm_vgem_import(self->card, buf);
+	ASSERT_LE(0, handle) TH_LOG("vgem import of %zu bytes under swiotlb=force: %s",
+				    self->size, strerror((int)-handle));
+	during = io_tlb_used();
+	EXPECT_LE(before + (long long)(self->size / IO_TLB_SLOT), during)
+		TH_LOG("swiotlb slots in use: %lld before, %lld with the import", before, during);
+	EXPECT_EQ(0, hpm_gem_close(self->card, (uint32_t)handle));
+	EXPECT_EQ(0, close(buf));
+	/* the unmap goes with the last reference to the attachment */
+	for (int i = 0; i < 100 && (after = io_tlb_used()) > before; i++)
+		usleep(10000);
+	EXPECT_EQ(before, after) TH_LOG("swiotlb slots still in use after the import went");
+	EXPECT_EQ(-1, hpm_check(self->map, self->size, 0, 0xd3a11));
+}
+
+TEST_F(limits, ranges_and_modes)
+{
+	const struct { uint64_t off, pages; uint32_t flags; } cases[] = {
+		{ 0, 1, O_RDWR },
+		{ 0, 1, O_RDONLY },
+		{ 1, 1, O_RDWR },	/* (in pages; the last one below) */
+		{ 0, 0, O_RDONLY },	/* the whole buffer */
+	};
+
+	HPM_SKIP_GUARD();
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t pages = cases[i].pages ?: self->nr;
+		uint64_t off = i == 2 ? self->nr - 1 : cases[i].off;
+		long long handle;
+		int buf;
+
+		buf = export(self->fd, off * self->ps, pages * self->ps, cases[i].flags);
+		ASSERT_LE(0, buf) TH_LOG("case %u: export", i);
+		handle = hpm_vgem_import(self->card, buf);
+		EXPECT_LE(0, handle) TH_LOG("case %u: pages %llu+%llu: import: %s", i,
+					    (unsigned long long)off, (unsigned long long)pages,
+					    strerror((int)-handle));
+		if (handle >= 0)
+			EXPECT_EQ(0, hpm_gem_close(self->card, (uint32_t)handle));
+		EXPECT_EQ(0, close(buf));
+	}
+	EXPECT_EQ(-1, hpm_check(self->map, self->size, 0, 0xd3a11));
+}
+
+TEST_HARNESS_MAIN
