@@ -37,10 +37,13 @@ BUILD := build
 
 # The kernels themselves come from tests/kernel-set (Debian 12's on this
 # host, newer releases' in roots of their own it makes with debootstrap).
+# What tests/debug-kernel/build needs (CI installs it first, to start that
+# build while the rest downloads).
+DEBUG_KERNEL_DEPS := linux-source-6.12 bison flex bc libelf-dev libssl-dev gcc make \
+	xz-utils
 DEPS := qemu-system-x86 busybox-static kmod cpio dkms debootstrap \
-	linux-source-6.1 liburing-dev sparse cppcheck xz-utils gcc make \
-	libc6-dev perl groff-base \
-	linux-source-6.12 bison flex bc libelf-dev libssl-dev
+	linux-source-6.1 liburing-dev sparse cppcheck libc6-dev perl groff-base \
+	$(DEBUG_KERNEL_DEPS)
 
 # The kernel set (tests/kernel-set list: "KVER RELEASE ROOT TIER" lines).
 # Recursively expanded: `check` and `shell` read it after `deps` ran.
@@ -76,15 +79,17 @@ TEST_HEADERS := $(BUILD)/kselftest/kselftest_harness.h $(BUILD)/kselftest/kselft
 CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt \
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
-.PHONY: all deps deps-packages kernels modules userspace check check-run check-debug lint shell demo bench \
+.PHONY: all deps deps-packages deps-debug-kernel kernels modules userspace check check-run check-debug lint shell demo bench \
 	install uninstall clean
 all: modules
 
 deps: deps-packages
 	@$(KERNEL_SET) fetch
 
-# The host's own packages only (CI starts the debug kernel's build after
-# them, while the kernel set downloads).
+deps-debug-kernel:
+	@$(MAKE) --no-print-directory deps-packages DEPS="$(DEBUG_KERNEL_DEPS)"
+
+# The host's own packages only.
 deps-packages:
 	@pkgs="$(DEPS)"; \
 	have=$$(dpkg-query -W -f='$${db:Status-Abbrev}$${Package}\n' $$pkgs 2>/dev/null | \

@@ -51,7 +51,7 @@
  *
  * Reproducible: the seed is printed; HPM_FUZZ_SEED=<n> reruns it (the same
  * operations per worker; the interleaving is the scheduler's).  Budget:
- * HPM_FUZZ_SECONDS (default 150; 240 on the debug kernel), HPM_FUZZ_OPS
+ * HPM_FUZZ_SECONDS (default 100; 240 on the debug kernel), HPM_FUZZ_OPS
  * (default unlimited), HPM_FUZZ_EPOCHS (default 6).  From the host:
  * `HPM_FUZZ_SEED=0x1234 make check TESTS=fuzz` (tests/guest/run-vm passes
  * HPM_FUZZ_* and HPM_CYCLES to the guest).
@@ -1920,7 +1920,7 @@ static void fz_quiescent(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *
 TEST_F_TIMEOUT(fuzz, random_operations, 1150)
 {
 	unsigned long long seed = fz_env("HPM_FUZZ_SEED", 0x48504d2026ULL);
-	unsigned long long secs = fz_env("HPM_FUZZ_SECONDS", fz_debug_kernel() ? 240 : 150);
+	unsigned long long secs = fz_env("HPM_FUZZ_SECONDS", fz_debug_kernel() ? 240 : 100);
 	unsigned long long max_ops = fz_env("HPM_FUZZ_OPS", 0);
 	unsigned int epochs = fz_env("HPM_FUZZ_EPOCHS", 6);
 	unsigned int workers = fz_env("HPM_FUZZ_WORKERS", 4);
