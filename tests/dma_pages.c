@@ -84,26 +84,39 @@ static uint64_t pagemap_entry(int pm, const void *addr)
 /*
  * Compare pagemap over [map, map + nr * ps) with @phys: every 4 KiB present
  * at phys[page] + offset.  Returns -1 if all match, else the first bad byte
- * offset (with the entry in *@entry).
+ * offset (with the entry in *@entry).  Entries are read 512 at a time: one
+ * read per 4 KiB costs seconds on a debug kernel.
  */
 static long long pagemap_mismatch(const void *map, unsigned long nr,
 				  unsigned long ps, const uint64_t *phys,
 				  uint64_t *entry)
 {
 	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	unsigned long first = (uintptr_t)map / SMALL_PAGE;
+	unsigned long count = nr * ps / SMALL_PAGE;
+	uint64_t batch[512];
 	long long bad = -1;
 
 	*entry = 0;
 	if (pm < 0)
 		return 0;
-	for (unsigned long o = 0; o < nr * ps; o += SMALL_PAGE) {
-		uint64_t e = pagemap_entry(pm, (const char *)map + o);
-		uint64_t want = (phys[o / ps] + o % ps) / SMALL_PAGE;
+	for (unsigned long i = 0; i < count && bad < 0; i += 512) {
+		unsigned long n = count - i < 512 ? count - i : 512;
+		ssize_t got = pread(pm, batch, n * sizeof(batch[0]),
+				    (off_t)((first + i) * sizeof(batch[0])));
 
-		if (!(e & PM_PRESENT) || (e & PM_PFN_MASK) != want) {
-			*entry = e;
-			bad = (long long)o;
-			break;
+		if (got != (ssize_t)(n * sizeof(batch[0])))
+			memset(batch, 0, sizeof(batch));
+		for (unsigned long j = 0; j < n; j++) {
+			unsigned long o = (i + j) * SMALL_PAGE;
+			uint64_t want = (phys[o / ps] + o % ps) / SMALL_PAGE;
+
+			if (!(batch[j] & PM_PRESENT) ||
+			    (batch[j] & PM_PFN_MASK) != want) {
+				*entry = batch[j];
+				bad = (long long)o;
+				break;
+			}
 		}
 	}
 	close(pm);
