@@ -230,11 +230,28 @@ static int hpm_pool_node(const struct hpm_pool *pool)
 	return node;
 }
 
+/* Every new open of the internal file, whatever path it came by. */
+static int hpm_pool_open_refused(struct inode *inode, struct file *file)
+{
+	return -EPERM;
+}
+
+static const struct file_operations hpm_pool_reopen_fops = {
+	.owner = THIS_MODULE,
+	.open = hpm_pool_open_refused,
+};
+
 /*
  * Nobody may free the pages: MADV_REMOVE, fallocate(PUNCH_HOLE) and
  * truncation all reach this inode through the mappings' vm_file (or
  * /proc/PID/map_files).  An immutable inode refuses every one of them and
  * any new writable open, while existing mappings keep working.
+ *
+ * Nor may anyone open the file again: root can, through map_files, and
+ * such a file maps the pool past the driver (no module reference, pages
+ * the pool does not count, MAP_PRIVATE copies drawn from the system's
+ * pool).  A new open takes its operations from the inode; the driver's
+ * own file keeps hugetlbfs' (a file's f_op is fixed at its open).
  */
 static void hpm_pool_seal(struct hpm_pool *pool)
 {
@@ -242,6 +259,7 @@ static void hpm_pool_seal(struct hpm_pool *pool)
 
 	inode_lock(inode);
 	inode->i_flags |= S_IMMUTABLE;
+	inode->i_fop = &hpm_pool_reopen_fops;
 	inode_unlock(inode);
 }
 

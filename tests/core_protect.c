@@ -16,10 +16,11 @@
  *    a read-only fd's mapping;
  *  - MADV_PAGEOUT / MADV_COLD / MADV_FREE (no swap, no freeing);
  *  - as root, through /proc/self/map_files/<range> (the internal hugetlbfs
- *    file): opening for writing (O_RDWR, O_WRONLY, O_TRUNC, O_APPEND) fails;
- *    with an O_RDONLY open (allowed) fallocate punch hole, growing
- *    fallocate, ftruncate (shrink and grow) and FS_IOC_SETFLAGS fail;
- *    truncate() by path fails; posix_fadvise(DONTNEED) changes nothing;
+ *    file): every open fails, for writing (O_RDWR, O_WRONLY, O_TRUNC,
+ *    O_APPEND) and O_RDONLY too (EPERM); were an O_RDONLY open allowed,
+ *    fallocate punch hole, growing fallocate, ftruncate (shrink and grow)
+ *    and FS_IOC_SETFLAGS would fail and posix_fadvise(DONTNEED) change
+ *    nothing; truncate() by path fails;
  *  - fallocate/ftruncate on the device fd itself fail;
  *  - MADV_DONTNEED succeeds and the data refaults intact (one minor fault
  *    per hugepage).
@@ -337,6 +338,43 @@ TEST_F(prot, map_files_rdonly_ops)
 		close(fd);
 	}
 	EXPECT_INTACT("file operations through an O_RDONLY map_files fd");
+}
+
+/*
+ * No new open of the internal file at all, not even O_RDONLY: such a file
+ * maps the pool past the driver (no module reference, no count), and
+ * MAP_PRIVATE through it draws copy-on-write pages from the system's pool.
+ */
+TEST_F(prot, map_files_open_refused)
+{
+	char path[128];
+	int fd;
+
+	HPM_SKIP_GUARD();
+	map_files_path(self->a, self->size, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	EXPECT_EQ(-1, fd) TH_LOG("%s opened O_RDONLY", path);
+	if (fd < 0) {
+		EXPECT_EQ(EPERM, errno) TH_LOG("%s: %s", path, strerror(errno));
+	} else {
+		/* what the fd gives, for the report */
+		char *p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		struct hpm_counters c;
+
+		TH_LOG("MAP_PRIVATE through it: %s",
+		       p == MAP_FAILED ? strerror(errno) : "mapped");
+		if (p != MAP_FAILED) {
+			const struct hpm_pool *pl;
+
+			p[0] ^= 1;
+			if (!hpm_counters_read(&c) && (pl = hpm_pool_of(&c, self->ps)))
+				TH_LOG("a private write: free pages %lld, reserved %lld",
+				       pl->free, pl->resv);
+			munmap(p, self->ps);
+		}
+		close(fd);
+	}
+	EXPECT_INTACT("opening map_files O_RDONLY");
 }
 
 TEST_F(prot, map_files_truncate_path)
