@@ -32,14 +32,16 @@ MODULE_IMPORT_NS("DMA_BUF");
  * @hpm:		the device whose pages back it
  * @first:		index of its first huge page in the pool
  * @nr_pages:		its number of huge pages
- * @lock:		protects @attachments
+ * @writable:		exported O_RDWR: devices and mappings may write
+ * @lock:		protects @attachments and their mappings
  * @attachments:	its struct hpm_attachment, for CPU access syncs
  */
 struct hpm_export {
 	struct hpage_map *hpm;
 	unsigned long first;
 	unsigned long nr_pages;
-	struct mutex lock;	/* protects @attachments */
+	bool writable;
+	struct mutex lock;	/* protects @attachments and their mappings */
 	struct list_head attachments;
 };
 
@@ -47,13 +49,24 @@ struct hpm_export {
  * struct hpm_attachment - one importer's device
  * @node:	in hpm_export.attachments
  * @dev:	the importer's device
- * @sgt:	the importer's mapping while it has one, else NULL
- * @dir:	direction @sgt was mapped with
+ * @mappings:	its struct hpm_mapping: an attachment may be mapped more
+ *		than once, in different directions
  */
 struct hpm_attachment {
 	struct list_head node;
 	struct device *dev;
-	struct sg_table *sgt;
+	struct list_head mappings;
+};
+
+/**
+ * struct hpm_mapping - one mapping of an attachment for its device
+ * @node:	in hpm_attachment.mappings
+ * @sgt:	what map_dma_buf returned
+ * @dir:	the direction it was mapped with
+ */
+struct hpm_mapping {
+	struct list_head node;
+	struct sg_table sgt;
 	enum dma_data_direction dir;
 };
 
@@ -73,6 +86,7 @@ static int hpm_dmabuf_attach(struct dma_buf *dmabuf,
 	if (!att)
 		return -ENOMEM;
 	att->dev = attach->dev;
+	INIT_LIST_HEAD(&att->mappings);
 	attach->priv = att;
 	mutex_lock(&exp->lock);
 	list_add(&att->node, &exp->attachments);
@@ -115,28 +129,22 @@ static unsigned long hpm_seg_len(struct device *dev, unsigned long page_size)
  * One entry per segment: per huge page, or each page cut to the device's
  * segment length (below PAGE_SIZE too: an entry then starts inside a page).
  */
-static struct sg_table *hpm_export_sg_table(const struct hpm_export *exp,
-					    struct device *dev)
+static int hpm_export_sg_table(const struct hpm_export *exp,
+			       struct device *dev, struct sg_table *sgt)
 {
 	unsigned long page_size = exp->hpm->pool.page_size;
 	unsigned long seg = hpm_seg_len(dev, page_size);
 	unsigned long i, off, segs;
 	struct scatterlist *sg;
-	struct sg_table *sgt;
 	int ret;
 
 	segs = exp->nr_pages * (page_size / seg);
 	if (segs > UINT_MAX)
-		return ERR_PTR(-E2BIG);
+		return -E2BIG;
 
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
-		return ERR_PTR(-ENOMEM);
 	ret = sg_alloc_table(sgt, segs, GFP_KERNEL);
-	if (ret) {
-		kfree(sgt);
-		return ERR_PTR(ret);
-	}
+	if (ret)
+		return ret;
 	sg = sgt->sgl;
 	for (i = 0; i < exp->nr_pages; i++) {
 		struct folio *folio = hpm_export_folio(exp, i);
@@ -147,13 +155,14 @@ static struct sg_table *hpm_export_sg_table(const struct hpm_export *exp,
 			sg = sg_next(sg);
 		}
 	}
-	return sgt;
+	return 0;
 }
 
-static void hpm_sg_table_free(struct sg_table *sgt)
+/* May the device write?  Only if the export may: the fd's promise. */
+static bool hpm_dir_allowed(const struct hpm_export *exp,
+			    enum dma_data_direction dir)
 {
-	sg_free_table(sgt);
-	kfree(sgt);
+	return exp->writable || dir == DMA_TO_DEVICE;
 }
 
 /* On 6.12 and later called with dmabuf->resv held: exp->lock nests inside. */
@@ -162,12 +171,21 @@ static struct sg_table *hpm_dmabuf_map(struct dma_buf_attachment *attach,
 {
 	struct hpm_export *exp = attach->dmabuf->priv;
 	struct hpm_attachment *att = attach->priv;
-	struct sg_table *sgt;
+	struct hpm_mapping *map;
 	int ret;
 
-	sgt = hpm_export_sg_table(exp, attach->dev);
-	if (IS_ERR(sgt))
-		return sgt;
+	if (!hpm_dir_allowed(exp, dir)) {
+		dev_warn_ratelimited(attach->dev,
+				     "%s: a read-only dma-buf cannot be mapped for the device to write; export it O_RDWR\n",
+				     KBUILD_MODNAME);
+		return ERR_PTR(-EACCES);
+	}
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	ret = hpm_export_sg_table(exp, attach->dev, &map->sgt);
+	if (ret)
+		goto err_free;
 	/*
 	 * One device may map the same pages twice (one dma-buf imported
 	 * through two DRM files, overlapping exports): ordinary sharing,
@@ -175,17 +193,22 @@ static struct sg_table *hpm_dmabuf_map(struct dma_buf_attachment *attach,
 	 * the CPU sync (as drm_prime and udmabuf do).  The sync is still
 	 * owed to the device: do it separately.
 	 */
-	ret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
-	if (ret) {
-		hpm_sg_table_free(sgt);
-		return ERR_PTR(ret);
-	}
-	dma_sync_sgtable_for_device(attach->dev, sgt, dir);
+	ret = dma_map_sgtable(attach->dev, &map->sgt, dir,
+			      DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		goto err_table;
+	dma_sync_sgtable_for_device(attach->dev, &map->sgt, dir);
+	map->dir = dir;
 	mutex_lock(&exp->lock);
-	att->sgt = sgt;
-	att->dir = dir;
+	list_add(&map->node, &att->mappings);
 	mutex_unlock(&exp->lock);
-	return sgt;
+	return &map->sgt;
+
+err_table:
+	sg_free_table(&map->sgt);
+err_free:
+	kfree(map);
+	return ERR_PTR(ret);
 }
 
 static void hpm_dmabuf_unmap(struct dma_buf_attachment *attach,
@@ -193,44 +216,52 @@ static void hpm_dmabuf_unmap(struct dma_buf_attachment *attach,
 			     enum dma_data_direction dir)
 {
 	struct hpm_export *exp = attach->dmabuf->priv;
-	struct hpm_attachment *att = attach->priv;
+	struct hpm_mapping *map = container_of(sgt, struct hpm_mapping, sgt);
 
 	mutex_lock(&exp->lock);
-	if (att->sgt == sgt)
-		att->sgt = NULL;
+	list_del(&map->node);
 	mutex_unlock(&exp->lock);
 	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
-	hpm_sg_table_free(sgt);
+	sg_free_table(sgt);
+	kfree(map);
 }
 
-/* Make the devices' writes visible to the CPU, for every importer. */
+/*
+ * Sync every mapping of every attachment, each for its own device and in
+ * its own direction: for the CPU (the devices' writes become visible) or
+ * for the devices (the CPU's writes go back to them).
+ */
+static void hpm_export_sync(struct hpm_export *exp, bool for_cpu)
+{
+	struct hpm_attachment *att;
+	struct hpm_mapping *map;
+
+	mutex_lock(&exp->lock);
+	list_for_each_entry(att, &exp->attachments, node) {
+		list_for_each_entry(map, &att->mappings, node) {
+			if (for_cpu)
+				dma_sync_sgtable_for_cpu(att->dev, &map->sgt,
+							 map->dir);
+			else
+				dma_sync_sgtable_for_device(att->dev,
+							    &map->sgt,
+							    map->dir);
+		}
+	}
+	mutex_unlock(&exp->lock);
+}
+
 static int hpm_dmabuf_begin_cpu_access(struct dma_buf *dmabuf,
 				       enum dma_data_direction dir)
 {
-	struct hpm_export *exp = dmabuf->priv;
-	struct hpm_attachment *att;
-
-	mutex_lock(&exp->lock);
-	list_for_each_entry(att, &exp->attachments, node)
-		if (att->sgt)
-			dma_sync_sgtable_for_cpu(att->dev, att->sgt, att->dir);
-	mutex_unlock(&exp->lock);
+	hpm_export_sync(dmabuf->priv, true);
 	return 0;
 }
 
-/* Hand the CPU's writes back to every importer's device. */
 static int hpm_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
 				     enum dma_data_direction dir)
 {
-	struct hpm_export *exp = dmabuf->priv;
-	struct hpm_attachment *att;
-
-	mutex_lock(&exp->lock);
-	list_for_each_entry(att, &exp->attachments, node)
-		if (att->sgt)
-			dma_sync_sgtable_for_device(att->dev, att->sgt,
-						    att->dir);
-	mutex_unlock(&exp->lock);
+	hpm_export_sync(dmabuf->priv, false);
 	return 0;
 }
 
@@ -272,6 +303,15 @@ static int hpm_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	/*
+	 * The dma-buf's own fd has been checked by mmap(), but an importer
+	 * may forward its own, writable, VMA (dma_buf_mmap()).
+	 */
+	if (!exp->writable) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		vm_flags_clear(vma, VM_MAYWRITE);
+	}
 	/* dma-buf core has checked the range against the dma-buf's size. */
 	if (!IS_ALIGNED(vma->vm_start | len | (vma->vm_pgoff << PAGE_SHIFT),
 			page_size))
@@ -331,6 +371,23 @@ static const struct dma_buf_ops hpm_dmabuf_ops = {
 	.release = hpm_dmabuf_release,
 };
 
+/*
+ * A kernel mapping has no direction, and vmap()'s callers write through it
+ * (vb2-vmalloc capture queues): read-only exports have none.  The dma-buf
+ * core then refuses dma_buf_vmap() with -EINVAL (a failing ->vmap would
+ * WARN).
+ */
+static const struct dma_buf_ops hpm_dmabuf_ro_ops = {
+	.attach = hpm_dmabuf_attach,
+	.detach = hpm_dmabuf_detach,
+	.map_dma_buf = hpm_dmabuf_map,
+	.unmap_dma_buf = hpm_dmabuf_unmap,
+	.begin_cpu_access = hpm_dmabuf_begin_cpu_access,
+	.end_cpu_access = hpm_dmabuf_end_cpu_access,
+	.mmap = hpm_dmabuf_mmap,
+	.release = hpm_dmabuf_release,
+};
+
 /**
  * hpm_dmabuf_export - export huge pages of the pool as a dma-buf fd
  * @hpm:	the device
@@ -359,10 +416,11 @@ int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
 	exp->hpm = hpm;
 	exp->first = first;
 	exp->nr_pages = nr_pages;
+	exp->writable = (flags & O_ACCMODE) == O_RDWR;
 	mutex_init(&exp->lock);
 	INIT_LIST_HEAD(&exp->attachments);
 
-	exp_info.ops = &hpm_dmabuf_ops;
+	exp_info.ops = exp->writable ? &hpm_dmabuf_ops : &hpm_dmabuf_ro_ops;
 	exp_info.size = nr_pages * hpm->pool.page_size;
 	/* The fd keeps only O_CLOEXEC: the access mode goes here. */
 	exp_info.flags = flags & O_ACCMODE;

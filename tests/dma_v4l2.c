@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dma_v4l2.c - a V4L2 capture device writes frames into exported dma-bufs
+ *
+ * hpage-map-profiles: default
+ * hpage-map-tier: core
+ *
+ * vivid (the kernel's V4L2 test driver) is loaded with two instances, one
+ * per vb2 allocator that imports dma-bufs its own way: vmalloc (which
+ * vmaps the dma-buf and writes through that kernel mapping) and dma-contig
+ * (which maps it for its device, DMA_FROM_DEVICE, and wants one contiguous
+ * DMA range).  A capture queue takes a dma-buf of one huge page
+ * (V4L2_MEMORY_DMABUF).  Checks, for each allocator:
+ *  - an O_RDWR export: a frame is captured into it; the bytes the driver
+ *    says it used were written (most of them differ from the pattern the
+ *    CPU wrote before), and none past the frame changed;
+ *  - an O_RDONLY export (from an O_RDWR fd too): the device may not write
+ *    it, so queueing it fails and streaming leaves every byte as it was;
+ *  - the hugetlb pool is exactly what the load left.
+ * Skipped where the kernel has no vivid (the debug kernel).
+ */
+#include <linux/videodev2.h>
+#include <poll.h>
+
+#include "hpm_test.h"
+
+#define VIVID_PARAMS	"n_devs=2 allocators=0,1 node_types=0x1,0x1 multiplanar=1,1"
+#define FILL		0xa5
+
+FIXTURE(v4l2) {
+	int fd, video;
+	unsigned long ps;
+	char *map;
+	struct hpm_counters c0;
+	uint32_t sizeimage;
+};
+
+FIXTURE_VARIANT(v4l2) {
+	int instance;		/* vivid instance: its allocator */
+	const char *allocator;
+};
+
+FIXTURE_VARIANT_ADD(v4l2, vmalloc) { .instance = 0, .allocator = "vmalloc" };
+FIXTURE_VARIANT_ADD(v4l2, dma_contig) { .instance = 1, .allocator = "dma-contig" };
+
+/* vivid's capture node of @instance (bus "platform:vivid-00N"), or -1. */
+static int vivid_open(int instance)
+{
+	char bus[32];
+
+	snprintf(bus, sizeof(bus), "platform:vivid-%03d", instance);
+	for (int i = 0; i < 64; i++) {
+		struct v4l2_capability cap;
+		char path[32];
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/video%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(&cap, 0, sizeof(cap));
+		if (!ioctl(fd, VIDIOC_QUERYCAP, &cap) && !strcmp((char *)cap.driver, "vivid") &&
+		    !strcmp((char *)cap.bus_info, bus) &&
+		    (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+FIXTURE_SETUP(v4l2)
+{
+	struct v4l2_streamparm parm = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct hpage_map_info info;
+
+	self->fd = self->video = -1;
+	self->map = MAP_FAILED;
+	if (access("/sys/module/vivid", F_OK) &&
+	    system("modprobe vivid " VIVID_PARAMS " 2>/dev/null"))
+		SKIP(return, "no vivid in this kernel");
+	self->video = vivid_open(variant->instance);
+	ASSERT_LE(0, self->video) TH_LOG("no capture node of vivid instance %d",
+					 variant->instance);
+	ASSERT_EQ(0, ioctl(self->video, VIDIOC_G_FMT, &fmt));
+	self->sizeimage = fmt.fmt.pix.sizeimage;
+	/* a slow frame rate: vivid's thread logs a trace when it falls behind */
+	parm.parm.capture.timeperframe.numerator = 1;
+	parm.parm.capture.timeperframe.denominator = 5;
+	ioctl(self->video, VIDIOC_S_PARM, &parm);
+
+	ASSERT_EQ(0, hpm_ensure_profile_loaded());
+	ASSERT_EQ(0, hpm_counters_read(&self->c0));
+	self->fd = hpm_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, hpm_get_info(self->fd, &info));
+	self->ps = info.page_size;
+	ASSERT_LE(self->sizeimage, self->ps) TH_LOG("a frame of %u bytes", self->sizeimage);
+	self->map = hpm_mmap(self->fd, 0, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, self->map);
+	memset(self->map, FILL, self->ps);
+}
+
+FIXTURE_TEARDOWN(v4l2)
+{
+	if (self->video >= 0)
+		close(self->video);
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->ps);
+	if (self->fd >= 0)
+		close(self->fd);
+	/* vivid stays loaded; the next binary loads its own pool */
+	hpm_ensure_unloaded();
+}
+
+static int export_page(int fd, unsigned long ps, uint32_t mode)
+{
+	struct hpage_map_export req = { .size = ps, .flags = mode | O_CLOEXEC };
+
+	return ioctl(fd, HPAGE_MAP_IOC_EXPORT_DMABUF, &req) ? -errno : req.fd;
+}
+
+/*
+ * Queue @dmabuf to the capture queue and stream one frame.  Returns 0 and
+ * the frame's size in *@used, or -errno of the first step that failed
+ * (*@step names it).
+ */
+static int capture(int video, int dmabuf, unsigned long len, uint32_t *used,
+		   const char **step)
+{
+	struct v4l2_requestbuffers rb = { .count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					  .memory = V4L2_MEMORY_DMABUF };
+	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				 .memory = V4L2_MEMORY_DMABUF };
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, ret = 0;
+	struct pollfd pfd = { .fd = video, .events = POLLIN };
+
+	*used = 0;
+	*step = "REQBUFS";
+	if (ioctl(video, VIDIOC_REQBUFS, &rb))
+		return -errno;
+	b.m.fd = dmabuf;
+	b.length = (uint32_t)len;
+	*step = "QBUF";
+	if (ioctl(video, VIDIOC_QBUF, &b)) {
+		ret = -errno;
+		goto out;
+	}
+	*step = "STREAMON";
+	if (ioctl(video, VIDIOC_STREAMON, &type)) {
+		ret = -errno;
+		goto out;
+	}
+	*step = "poll";
+	if (poll(&pfd, 1, 20000) != 1) {
+		ret = -ETIMEDOUT;
+		goto off;
+	}
+	*step = "DQBUF";
+	if (ioctl(video, VIDIOC_DQBUF, &b))
+		ret = -errno;
+	else
+		*used = b.bytesused;
+off:
+	ioctl(video, VIDIOC_STREAMOFF, &type);
+out:
+	rb.count = 0;
+	ioctl(video, VIDIOC_REQBUFS, &rb);
+	return ret;
+}
+
+/* How many bytes of [from, to) are not FILL. */
+static size_t changed(const char *p, size_t from, size_t to)
+{
+	size_t n = 0;
+
+	for (size_t i = from; i < to; i++)
+		n += (unsigned char)p[i] != FILL;
+	return n;
+}
+
+TEST_F(v4l2, capture_into_rw_export)
+{
+	const char *step;
+	uint32_t used;
+	int dmabuf, ret;
+
+	HPM_SKIP_GUARD();
+	dmabuf = export_page(self->fd, self->ps, O_RDWR);
+	ASSERT_LE(0, dmabuf);
+	ret = capture(self->video, dmabuf, self->ps, &used, &step);
+	EXPECT_EQ(0, ret) TH_LOG("%s: %s: %s", variant->allocator, step, strerror(-ret));
+	EXPECT_LT(0, used);
+	EXPECT_LE(used, self->sizeimage);
+	if (!ret) {
+		EXPECT_LT(used / 2, changed(self->map, 0, used))
+			TH_LOG("%s: a frame of %u bytes left the buffer as the CPU wrote it",
+			       variant->allocator, used);
+		EXPECT_EQ(0, changed(self->map, self->sizeimage, self->ps))
+			TH_LOG("%s: bytes past the frame changed", variant->allocator);
+	}
+	EXPECT_EQ(0, close(dmabuf));
+	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "after a capture");
+}
+
+TEST_F(v4l2, rdonly_export_not_written)
+{
+	const char *step;
+	uint32_t used;
+	int dmabuf, ret;
+
+	HPM_SKIP_GUARD();
+	dmabuf = export_page(self->fd, self->ps, O_RDONLY);
+	ASSERT_LE(0, dmabuf);
+	ret = capture(self->video, dmabuf, self->ps, &used, &step);
+	EXPECT_NE(0, ret) TH_LOG("%s: a read-only dma-buf was captured into (%u bytes)",
+				 variant->allocator, used);
+	if (ret)
+		TH_LOG("%s: %s: %s", variant->allocator, step, strerror(-ret));
+	EXPECT_EQ(0, changed(self->map, 0, self->ps))
+		TH_LOG("%s: the device wrote a read-only dma-buf", variant->allocator);
+	EXPECT_EQ(0, close(dmabuf));
+	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "after a refused capture");
+}
+
+TEST_HARNESS_MAIN
