@@ -131,7 +131,7 @@ $(TEST_HEADERS) $(CHECKPATCH) &:
 # A test names extra libraries (or library sources) in a comment line
 # "hpage-map-libs: -luring".
 # -isystem: 6.1's kselftest_harness.h is not -Wextra clean (unused parameters).
-$(BUILD)/tests/%: tests/%.c $(TEST_HEADERS) $(wildcard tests/*.h uapi/*.h userspace/lib/*.[ch])
+$(BUILD)/tests/%: tests/%.c $(TEST_HEADERS) $(wildcard tests/*.h tests/importer/*.h uapi/*.h userspace/lib/*.[ch])
 	@mkdir -p $(@D)
 	gcc $(TEST_CFLAGS) -o $@ $< $$(sed -n 's/.*hpage-map-libs://p' $<)
 
@@ -200,7 +200,7 @@ ifeq ($(DESTDIR),)
 endif
 	rm -rf $(DESTDIR)$(DKMS_SRC)
 
-LINT_SOURCES := $(wildcard driver/*.[ch] uapi/*.h)
+LINT_SOURCES := $(wildcard driver/*.[ch] uapi/*.h tests/importer/*.[ch])
 # Not ours: the kernel's headers in $(BUILD). Not our style: kernel style
 # declares variables at the top of a block (variableScope).
 CPPCHECK_SUPPRESS := '--suppress=*:$(BUILD)/*' --suppress=variableScope
@@ -218,11 +218,18 @@ lint: $(CHECKPATCH) $(TEST_HEADERS) $(TEST_BINS)
 		elif grep -E 'warning:|error:' $(BUILD)/lint/$$k.log; then \
 			status=1; \
 		fi; \
+		if ! (HPM_KBUILD_MODULE=tests/importer $(call kbuild,$$k,$(BUILD)/lint/$$k-importer,C=1 W=1)) \
+			>$(BUILD)/lint/$$k-importer.log 2>&1; then \
+			cat $(BUILD)/lint/$$k-importer.log; status=1; \
+		elif grep -E 'warning:|error:' $(BUILD)/lint/$$k-importer.log; then \
+			status=1; \
+		fi; \
 	done; \
 	echo "lint: cppcheck tests"; \
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem $(CPPCHECK_SUPPRESS) \
-		-I$(BUILD)/kselftest -I$(BUILD)/kernel-uapi -Iuapi -Itests tests || status=1; \
+		-I$(BUILD)/kselftest -I$(BUILD)/kernel-uapi -Iuapi -Itests -itests/importer tests || \
+		status=1; \
 	echo "lint: user space (its own lint)"; \
 	$(MAKE) --no-print-directory -C userspace lint O=$(abspath $(BUILD))/userspace || \
 		status=1; \

@@ -66,13 +66,6 @@ FIXTURE_TEARDOWN(limits)
 	hpm_ensure_unloaded();
 }
 
-static int export(int fd, uint64_t off, uint64_t size, uint32_t flags)
-{
-	struct hpage_map_export req = { .offset = off, .size = size, .flags = flags | O_CLOEXEC };
-
-	return ioctl(fd, HPAGE_MAP_IOC_EXPORT_DMABUF, &req) ? -errno : req.fd;
-}
-
 static long long io_tlb_used(void)
 {
 	unsigned long long v = 0;
@@ -89,7 +82,7 @@ TEST_F(limits, whole_buffer_bounced)
 	ASSERT_EQ(0, system("grep -qw swiotlb=force /proc/cmdline")) TH_LOG("not the swiotlb profile");
 	before = io_tlb_used();
 	ASSERT_LE(0, before) TH_LOG(IO_TLB_USED " unreadable: is swiotlb forced?");
-	buf = export(self->fd, 0, self->size, O_RDWR);
+	buf = hpm_export(self->fd, 0, self->size, O_RDWR);
 	ASSERT_LE(0, buf);
 	handle = hpm_vgem_import(self->card, buf);
 	ASSERT_LE(0, handle) TH_LOG("vgem import of %zu bytes under swiotlb=force: %s",
@@ -128,7 +121,7 @@ TEST_F(limits, ranges_and_modes)
 		long long handle;
 		int buf;
 
-		buf = export(self->fd, off * self->ps, pages * self->ps, cases[i].flags);
+		buf = hpm_export(self->fd, off * self->ps, pages * self->ps, cases[i].flags);
 		ASSERT_LE(0, buf) TH_LOG("case %u: export", i);
 		handle = hpm_vgem_import(self->card, buf);
 		/*

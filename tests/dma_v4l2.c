@@ -113,13 +113,6 @@ FIXTURE_TEARDOWN(v4l2)
 	hpm_ensure_unloaded();
 }
 
-static int export_page(int fd, unsigned long ps, uint32_t mode)
-{
-	struct hpage_map_export req = { .size = ps, .flags = mode | O_CLOEXEC };
-
-	return ioctl(fd, HPAGE_MAP_IOC_EXPORT_DMABUF, &req) ? -errno : req.fd;
-}
-
 /*
  * Queue @dmabuf to the capture queue and stream one frame.  Returns 0 and
  * the frame's size in *@used, or -errno of the first step that failed
@@ -186,7 +179,7 @@ TEST_F(v4l2, capture_into_rw_export)
 	int dmabuf, ret;
 
 	HPM_SKIP_GUARD();
-	dmabuf = export_page(self->fd, self->ps, O_RDWR);
+	dmabuf = hpm_export(self->fd, 0, self->ps, O_RDWR);
 	ASSERT_LE(0, dmabuf);
 	ret = capture(self->video, dmabuf, self->ps, &used, &step);
 	EXPECT_EQ(0, ret) TH_LOG("%s: %s: %s", variant->allocator, step, strerror(-ret));
@@ -210,7 +203,7 @@ TEST_F(v4l2, rdonly_export_not_written)
 	int dmabuf, ret;
 
 	HPM_SKIP_GUARD();
-	dmabuf = export_page(self->fd, self->ps, O_RDONLY);
+	dmabuf = hpm_export(self->fd, 0, self->ps, O_RDONLY);
 	ASSERT_LE(0, dmabuf);
 	ret = capture(self->video, dmabuf, self->ps, &used, &step);
 	EXPECT_NE(0, ret) TH_LOG("%s: a read-only dma-buf was captured into (%u bytes)",

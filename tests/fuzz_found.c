@@ -26,14 +26,6 @@ static int ff_sync(int dmabuf, uint64_t flags)
 	return ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
 }
 
-static int ff_export(int fd, uint64_t off, uint64_t size)
-{
-	struct hpage_map_export e = { .offset = off, .size = size,
-				      .flags = O_RDWR | O_CLOEXEC };
-
-	return ioctl(fd, HPAGE_MAP_IOC_EXPORT_DMABUF, &e) ? -errno : e.fd;
-}
-
 /* DMA-API debugging's error count, -1 without it (Debian's kernels). */
 static long long ff_dma_errors(void)
 {
@@ -117,7 +109,7 @@ TEST_F(found, one_dmabuf_two_importers_one_device)
 	ASSERT_LE(0, card_a) TH_LOG("no vgem card");
 	card_b = hpm_vgem_open();
 	ASSERT_LE(0, card_b);
-	buf = ff_export(self->fd, 0, self->size);
+	buf = hpm_export(self->fd, 0, self->size, O_RDWR);
 	ASSERT_LE(0, buf) TH_LOG("export: %s", strerror(-buf));
 	ha = hpm_vgem_import(card_a, buf);
 	ASSERT_LE(0, ha) TH_LOG("first import: %s", strerror((int)-ha));
@@ -143,9 +135,9 @@ TEST_F(found, overlapping_exports_one_device)
 	HPM_SKIP_GUARD();
 	card = hpm_vgem_open();
 	ASSERT_LE(0, card) TH_LOG("no vgem card");
-	a = ff_export(self->fd, 0, 2 * self->ps);
+	a = hpm_export(self->fd, 0, 2 * self->ps, O_RDWR);
 	ASSERT_LE(0, a);
-	b = ff_export(self->fd, self->ps, self->ps);
+	b = hpm_export(self->fd, self->ps, self->ps, O_RDWR);
 	ASSERT_LE(0, b);
 	ha = hpm_vgem_import(card, a);
 	ASSERT_LE(0, ha) TH_LOG("import of [0, 2 pages): %s", strerror((int)-ha));

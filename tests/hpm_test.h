@@ -499,6 +499,14 @@ static inline int hpm_get_info(int fd, struct hpage_map_info *info)
 	return ioctl(fd, HPAGE_MAP_IOC_GET_INFO, info) ? -errno : 0;
 }
 
+/* EXPORT_DMABUF of [@off, @off + @size), @mode (O_RDONLY/O_RDWR) | O_CLOEXEC: the fd or -errno. */
+static inline int hpm_export(int fd, uint64_t off, uint64_t size, uint32_t mode)
+{
+	struct hpage_map_export req = { .offset = off, .size = size, .flags = mode | O_CLOEXEC };
+
+	return ioctl(fd, HPAGE_MAP_IOC_EXPORT_DMABUF, &req) ? -errno : req.fd;
+}
+
 /*
  * Make sure the module is loaded with @page_size_str / @nr: reuse a loaded
  * one with that geometry (a 1G load costs seconds under TCG), else
