@@ -13,6 +13,7 @@
 #include <linux/hugetlb.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -144,26 +145,41 @@ static int hpm_pool_mount(struct hpm_pool *pool, unsigned long page_size)
 static void hpm_pool_report_short(struct hstate *h, unsigned long needed,
 				  unsigned long free, unsigned long total)
 {
-	pr_err("cannot preallocate %lu huge pages of %lu kB: %lu free; grow the pool: echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages\n",
-	       needed, huge_page_size(h) / SZ_1K, free,
-	       total + needed - min(free, needed), huge_page_size(h) / SZ_1K);
+	unsigned long kb = huge_page_size(h) / SZ_1K;
+
+	if (free >= needed)
+		pr_err("cannot preallocate %lu huge pages of %lu kB: %lu are free, but too few outside ZONE_MOVABLE and CMA (movablecore=, kernelcore=, hugetlb_cma=, hotplugged memory), and only those can stay pinned; grow the pool: echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages\n",
+		       needed, kb, free, total + needed, kb);
+	else
+		pr_err("cannot preallocate %lu huge pages of %lu kB: %lu free; grow the pool: echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages\n",
+		       needed, kb, free, total + needed - free, kb);
 }
 
 /*
  * Move the pages from the pool into the file.  hugetlbfs zeroes each page
  * as it allocates it, before anyone can map it.
+ *
+ * The driver pins its pages for as long as it lives, so it takes only
+ * pages that may be pinned long-term: none in ZONE_MOVABLE or CMA.  Those
+ * would make every long-term pin of the buffer (VFIO, RDMA, io_uring fixed
+ * buffers) fail after a futile migration, and memory offlining spin.
+ * hugetlb hands out no such page to a task in a memalloc_pin scope (as
+ * for GUP's long-term pins).
  */
 static int hpm_pool_fill(struct hpm_pool *pool)
 {
 	struct hstate *h = hstate_inode(file_inode(pool->file));
 	unsigned long free, total;
+	unsigned int pin_flags;
 	int ret;
 
 	/* Counted before: a failed fallocate holds pages until it is closed. */
 	free = READ_ONCE(h->free_huge_pages) - READ_ONCE(h->resv_huge_pages);
 	total = READ_ONCE(h->nr_huge_pages);
 
+	pin_flags = memalloc_pin_save();
 	ret = vfs_fallocate(pool->file, 0, 0, hpm_pool_bytes(pool));
+	memalloc_pin_restore(pin_flags);
 	if (ret == -ENOSPC) {
 		hpm_pool_report_short(h, pool->nr_pages, free, total);
 		return -ENOMEM;

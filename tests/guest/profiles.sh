@@ -4,7 +4,7 @@
 # the guest's /init (hugepage pool, the HPM_* variables the tests read), so it
 # must stay plain POSIX sh for busybox.
 
-HPM_PROFILES="default 1g numa disk swiotlb"	# the tests'; "bench" is make bench's
+HPM_PROFILES="default 1g numa disk swiotlb movable"	# the tests'; "bench" is make bench's
 
 # hpm_profile NAME: set the PROFILE_* and HPM_* variables for NAME.
 # The disk and bench profiles attach $HPM_DISK, which the host sets first.
@@ -32,6 +32,9 @@ hpm_profile() {
 		PROFILE_QEMU="-drive file=$HPM_DISK,format=raw,if=virtio" ;;
 	swiotlb)	# every streaming DMA mapping bounced, 256 KiB at most each
 		PROFILE_CMDLINE="swiotlb=force" ;;
+	movable)	# a ZONE_MOVABLE smaller than the pool: the pool's pages
+		# come from it first, the rest from ZONE_NORMAL
+		PROFILE_CMDLINE="movablecore=64M" ;;
 	bench)	# methods 3-6 of hpage-bench hold 1G of 2M pages each at once;
 		# the debugging options run-vm sets are turned back off; with
 		# HPM_ICOUNT, guest time counts instructions (deterministic)
