@@ -267,16 +267,8 @@ FIXTURE(dmabuf) {
 
 FIXTURE_SETUP(dmabuf)
 {
-	struct hpage_map_info info;
-
 	self->dev = MAP_FAILED;
-	ASSERT_EQ(0, hpm_ensure_profile_loaded());
-	self->fd = hpm_open(O_RDWR);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hpm_get_info(self->fd, &info));
-	self->ps = info.page_size;
-	self->nr = info.nr_pages;
-	self->size = info.size;
+	HPM_SETUP_PROFILE_FD();
 	ASSERT_LE(5, self->nr) TH_LOG("the sub-range tests need 5 pages");
 	self->dev = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 self->fd, 0);
@@ -860,17 +852,9 @@ FIXTURE(unload) {
 /* A fresh load, with the counters from before it. */
 FIXTURE_SETUP(unload)
 {
-	struct hpage_map_info info;
-
 	ASSERT_EQ(0, hpm_ensure_unloaded());
 	ASSERT_EQ(0, hpm_counters_read(&self->base));
-	ASSERT_EQ(0, hpm_ensure_profile_loaded());
-	self->fd = hpm_open(O_RDWR);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hpm_get_info(self->fd, &info));
-	self->ps = info.page_size;
-	self->nr = info.nr_pages;
-	self->size = info.size;
+	HPM_SETUP_PROFILE_FD();
 	HPM_EXPECT_POOL(&self->base, self->ps, self->nr, "load");
 }
 

@@ -141,7 +141,6 @@ FIXTURE(gup) {
 
 FIXTURE_SETUP(gup)
 {
-	struct hpage_map_info info;
 	struct stat st;
 
 	self->fd = -1;
@@ -158,13 +157,7 @@ FIXTURE_SETUP(gup)
 
 	ASSERT_EQ(0, hpm_ensure_unloaded());
 	ASSERT_EQ(0, hpm_counters_read(&self->base));
-	ASSERT_EQ(0, hpm_ensure_profile_loaded());
-	self->fd = hpm_open(O_RDWR);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hpm_get_info(self->fd, &info));
-	self->ps = info.page_size;
-	self->nr = info.nr_pages;
-	self->size = info.size;
+	HPM_SETUP_PROFILE_FD();
 	ASSERT_LE(8, self->nr);
 	ASSERT_GE(16 * MIB, self->size) TH_LOG("the disk layout assumes <= 16 MiB");
 	self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,

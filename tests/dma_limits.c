@@ -37,17 +37,9 @@ FIXTURE(limits) {
 
 FIXTURE_SETUP(limits)
 {
-	struct hpage_map_info info;
-
 	self->fd = self->card = -1;
 	self->map = MAP_FAILED;
-	ASSERT_EQ(0, hpm_ensure_profile_loaded());
-	self->fd = hpm_open(O_RDWR);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hpm_get_info(self->fd, &info));
-	self->ps = info.page_size;
-	self->nr = info.nr_pages;
-	self->size = info.size;
+	HPM_SETUP_PROFILE_FD();
 	self->card = hpm_vgem_open();
 	ASSERT_LE(0, self->card) TH_LOG("no vgem card");
 	self->map = hpm_mmap(self->fd, 0, self->size, PROT_READ | PROT_WRITE, MAP_SHARED);

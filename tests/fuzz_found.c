@@ -44,17 +44,9 @@ FIXTURE(found) {
 
 FIXTURE_SETUP(found)
 {
-	struct hpage_map_info info;
-
 	self->map = MAP_FAILED;
 	self->kmsg = -1;
-	ASSERT_EQ(0, hpm_ensure_profile_loaded());
-	self->fd = hpm_open(O_RDWR);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, hpm_get_info(self->fd, &info));
-	self->ps = info.page_size;
-	self->nr = info.nr_pages;
-	self->size = info.size;
+	HPM_SETUP_PROFILE_FD();
 	ASSERT_LE(2, self->nr);
 	self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, self->map);

@@ -544,6 +544,22 @@ static inline int hpm_ensure_profile_loaded(void)
 	return hpm_ensure_loaded(hpm_page_size_str(), hpm_nr_pages());
 }
 
+/*
+ * In a FIXTURE_SETUP whose fixture has fd, ps, nr and size: load the
+ * profile's pool, open the device O_RDWR into self->fd and read its
+ * geometry.
+ */
+#define HPM_SETUP_PROFILE_FD() do {					\
+	struct hpage_map_info __info;					\
+	ASSERT_EQ(0, hpm_ensure_profile_loaded());			\
+	self->fd = hpm_open(O_RDWR);					\
+	ASSERT_LE(0, self->fd);						\
+	ASSERT_EQ(0, hpm_get_info(self->fd, &__info));			\
+	self->ps = __info.page_size;					\
+	self->nr = __info.nr_pages;					\
+	self->size = __info.size;					\
+} while (0)
+
 /* ------------------------------------------------------------------ */
 /* vgem: a DRM driver that imports dma-bufs (a stand-in for a device)  */
 
