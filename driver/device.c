@@ -282,7 +282,15 @@ static ssize_t open_files_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(open_files);
 
+static ssize_t hwpoisoned_pages_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", hpm_pool_nr_poisoned(&hpage_map.pool));
+}
+static DEVICE_ATTR_RO(hwpoisoned_pages);
+
 static struct attribute *hpm_attrs[] = {
+	&dev_attr_hwpoisoned_pages.attr,
 	&dev_attr_nr_pages.attr,
 	&dev_attr_page_size.attr,
 	&dev_attr_size.attr,

@@ -180,6 +180,10 @@ static struct sg_table *hpm_dmabuf_map(struct dma_buf_attachment *attach,
 				     KBUILD_MODNAME);
 		return ERR_PTR(-EACCES);
 	}
+	ret = hpm_pool_check_poison(&exp->hpm->pool, exp->first, exp->nr_pages,
+				    "a device mapping");
+	if (ret)
+		return ERR_PTR(ret);
 	map = kzalloc(sizeof(*map), GFP_KERNEL);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
@@ -277,6 +281,15 @@ static int hpm_dmabuf_remap(struct hpm_export *exp, struct vm_area_struct *vma)
 	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	int ret;
 
+	/* No fault handler sees these entries: hugetlb's SIGBUS is not here. */
+	ret = hpm_pool_check_poison(&exp->hpm->pool,
+				    exp->first + off / page_size,
+				    DIV_ROUND_UP(off % page_size +
+						 vma->vm_end - vma->vm_start,
+						 page_size),
+				    "a 4 KiB mapping");
+	if (ret)
+		return ret;
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	while (addr < vma->vm_end) {
 		struct folio *folio = hpm_export_folio(exp, off / page_size);

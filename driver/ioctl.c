@@ -47,6 +47,7 @@ static long hpm_ioctl_get_pages(const struct hpm_pool *pool,
 	u64 __user *uaddrs;
 	u64 addrs[32];
 	u64 i, n;
+	int ret;
 
 	/* Physical addresses help rowhammer-style attacks: as pagemap does. */
 	if (!capable(CAP_SYS_ADMIN))
@@ -56,6 +57,9 @@ static long hpm_ioctl_get_pages(const struct hpm_pool *pool,
 	if (req.flags || req.reserved ||
 	    !hpm_pages_in_pool(pool, req.first, req.count))
 		return -EINVAL;
+	ret = hpm_pool_check_poison(pool, req.first, req.count, "GET_PAGES");
+	if (ret)
+		return ret;
 
 	uaddrs = u64_to_user_ptr(req.addrs);
 	for (i = 0; i < req.count; i += n) {
@@ -76,6 +80,7 @@ static long hpm_ioctl_export_dmabuf(struct file *file, struct hpage_map *hpm,
 	const struct hpm_pool *pool = &hpm->pool;
 	struct hpage_map_export req;
 	unsigned int mode;
+	int ret;
 
 	if (copy_from_user(&req, ureq, sizeof(req)))
 		return -EFAULT;
@@ -92,6 +97,10 @@ static long hpm_ioctl_export_dmabuf(struct file *file, struct hpage_map *hpm,
 	if (!(file->f_mode & FMODE_READ) ||
 	    (mode == O_RDWR && !(file->f_mode & FMODE_WRITE)))
 		return -EACCES;
+	ret = hpm_pool_check_poison(pool, req.offset / pool->page_size,
+				    req.size / pool->page_size, "a new export");
+	if (ret)
+		return ret;
 
 	return hpm_dmabuf_export(hpm, req.offset / pool->page_size,
 				 req.size / pool->page_size, req.flags,

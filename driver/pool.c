@@ -328,10 +328,68 @@ err_mount:
 	return ret;
 }
 
-void hpm_pool_destroy(struct hpm_pool *pool)
+/**
+ * hpm_pool_first_poisoned - the first page of a range with a memory error
+ * @pool:	the pool
+ * @first:	index of the range's first page
+ * @count:	its number of pages
+ *
+ * memory_failure() (a machine check, MADV_HWPOISON) marks a huge page
+ * poisoned and unmaps it from user space, which then gets SIGBUS on it;
+ * the page stays in the pool, held by the driver.  Nobody should be handed
+ * it anew: its address, a new export or a device mapping.
+ *
+ * Return: the index of the first poisoned page, or -1 if none is.
+ */
+long hpm_pool_first_poisoned(const struct hpm_pool *pool, unsigned long first,
+			     unsigned long count)
 {
 	unsigned long i;
 
+	for (i = first; i < first + count; i++)
+		if (folio_test_hwpoison(pool->folios[i]))
+			return i;
+	return -1;
+}
+
+/**
+ * hpm_pool_check_poison - refuse a range that holds a poisoned page
+ * @pool:	the pool
+ * @first:	index of the range's first page
+ * @count:	its number of pages
+ * @what:	what is refused, for the log
+ *
+ * Return: 0, or -EHWPOISON (with one ratelimited line naming the page).
+ */
+int hpm_pool_check_poison(const struct hpm_pool *pool, unsigned long first,
+			  unsigned long count, const char *what)
+{
+	long bad = hpm_pool_first_poisoned(pool, first, count);
+
+	if (bad < 0)
+		return 0;
+	pr_warn_ratelimited("huge page %ld of the buffer has a memory error: %s refused\n",
+			    bad, what);
+	return -EHWPOISON;
+}
+
+unsigned long hpm_pool_nr_poisoned(const struct hpm_pool *pool)
+{
+	unsigned long i, n = 0;
+
+	for (i = 0; i < pool->nr_pages; i++)
+		n += folio_test_hwpoison(pool->folios[i]);
+	return n;
+}
+
+void hpm_pool_destroy(struct hpm_pool *pool)
+{
+	unsigned long i, poisoned = hpm_pool_nr_poisoned(pool);
+
+	/* memory_failure() holds a reference of its own on each: never reused. */
+	if (poisoned)
+		pr_warn("%lu huge pages had memory errors: the kernel keeps them, so HugePages_Free stays short by as many\n",
+			poisoned);
 	for (i = 0; i < pool->nr_pages; i++)
 		folio_put(pool->folios[i]);
 	kvfree(pool->folios);
