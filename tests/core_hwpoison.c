@@ -122,7 +122,7 @@ TEST_F(poison, nobody_is_handed_the_page)
 	struct hpmi_map m = { .dir = 0 };
 	struct hpage_map_pages req;
 	int err, imp, buf;
-	uint64_t phys;
+	uint64_t phys = 0;
 	char *p;
 
 	EXPECT_EQ(0, hpm_read_ull(SYSFS_POISONED, &n)) TH_LOG("no " SYSFS_POISONED);
