@@ -212,18 +212,15 @@ lint: $(CHECKPATCH) $(TEST_HEADERS) $(TEST_BINS)
 	perl $(BUILD)/checkpatch/checkpatch.pl --strict --no-tree --quiet -f $(LINT_SOURCES) || \
 		status=1; \
 	for k in $(KVERS); do \
-		echo "lint: sparse (C=1) and W=1 for $$k"; \
-		if ! ($(call kbuild,$$k,$(BUILD)/lint/$$k,C=1 W=1)) >$(BUILD)/lint/$$k.log 2>&1; then \
-			cat $(BUILD)/lint/$$k.log; status=1; \
-		elif grep -E 'warning:|error:' $(BUILD)/lint/$$k.log; then \
-			status=1; \
-		fi; \
-		if ! (HPM_KBUILD_MODULE=tests/importer $(call kbuild,$$k,$(BUILD)/lint/$$k-importer,C=1 W=1)) \
-			>$(BUILD)/lint/$$k-importer.log 2>&1; then \
-			cat $(BUILD)/lint/$$k-importer.log; status=1; \
-		elif grep -E 'warning:|error:' $(BUILD)/lint/$$k-importer.log; then \
-			status=1; \
-		fi; \
+		echo "lint: sparse (C=1) and W=1 for $$k (driver, tests/importer)"; \
+		for m in driver tests/importer; do \
+			out=$(BUILD)/lint/$$k-$${m##*/}; \
+			if ! (HPM_KBUILD_MODULE=$$m $(call kbuild,$$k,$$out,C=1 W=1)) >$$out.log 2>&1; then \
+				cat $$out.log; status=1; \
+			elif grep -E 'warning:|error:' $$out.log; then \
+				status=1; \
+			fi; \
+		done; \
 	done; \
 	echo "lint: cppcheck tests"; \
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \

@@ -84,8 +84,6 @@ static inline u64 hpm_pool_bytes(const struct hpm_pool *pool)
 int hpm_pool_create(struct hpm_pool *pool, unsigned long nr_pages,
 		    unsigned long page_size);
 void hpm_pool_destroy(struct hpm_pool *pool);
-long hpm_pool_first_poisoned(const struct hpm_pool *pool, unsigned long first,
-			     unsigned long count);
 unsigned long hpm_pool_nr_poisoned(const struct hpm_pool *pool);
 int hpm_pool_check_poison(const struct hpm_pool *pool, unsigned long first,
 			  unsigned long count, const char *what);

@@ -341,8 +341,8 @@ err_mount:
  *
  * Return: the index of the first poisoned page, or -1 if none is.
  */
-long hpm_pool_first_poisoned(const struct hpm_pool *pool, unsigned long first,
-			     unsigned long count)
+static long hpm_pool_first_poisoned(const struct hpm_pool *pool,
+				    unsigned long first, unsigned long count)
 {
 	unsigned long i;
 
