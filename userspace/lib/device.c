@@ -65,6 +65,30 @@ int hpagemap_open(struct hpagemap **hpp, const char *path, int flags)
 	return 0;
 }
 
+int hpagemap_device_path(unsigned int id, char *buf, size_t len)
+{
+	int n = id ? snprintf(buf, len, "%s%u", HPAGE_MAP_DEVICE, id) :
+		     snprintf(buf, len, "%s", HPAGE_MAP_DEVICE);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int hpagemap_open_id(struct hpagemap **hpp, unsigned int id, int flags)
+{
+	char path[64], dir[512];
+	int ret;
+
+	*hpp = NULL;
+	ret = hpagemap_device_path(id, path, sizeof(path));
+	if (!ret)
+		ret = hpagemap_open(hpp, path, flags);
+	/* A missing node of a loaded module: is there such a buffer at all? */
+	if (ret == -ENOENT && hpagemap_module_loaded(NULL) &&
+	    !hpml_sysfs_dir(dir, sizeof(dir), NULL, id) && access(dir, F_OK))
+		ret = -ENODEV;
+	return ret;
+}
+
 void hpagemap_close(struct hpagemap *hp)
 {
 	if (!hp)
@@ -93,6 +117,11 @@ uint64_t hpagemap_nr_pages(const struct hpagemap *hp)
 	return hp->info.nr_pages;
 }
 
+unsigned int hpagemap_id(const struct hpagemap *hp)
+{
+	return hp->info.id;
+}
+
 int hpagemap_get_info(struct hpagemap *hp, struct hpagemap_info *info)
 {
 	struct hpage_map_info ki;
@@ -107,7 +136,7 @@ int hpagemap_get_info(struct hpagemap *hp, struct hpagemap_info *info)
 	info->nr_pages = ki.nr_pages;
 	info->numa_node = ki.numa_node;
 	snprintf(info->path, sizeof(info->path), "%s", hp->path);
-	hpml_sysfs_extras(NULL, info);
+	hpml_sysfs_extras(NULL, ki.id, info);
 	if (!fstat(hp->fd, &st))
 		hpml_info_node(info, &st);
 	return 0;
@@ -229,4 +258,52 @@ int hpagemap_map_dmabuf(int fd, uint64_t length, uint64_t align, int prot,
 		munmap((void *)(aligned + len), start + span - (aligned + len));
 	*addr = p;
 	return 0;
+}
+
+/* Open the control device; its 0600 root node refuses others with EACCES. */
+static int control_open(void)
+{
+	int fd = open(HPAGEMAP_CONTROL_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	return errno == EACCES ? -EPERM : -errno;
+}
+
+int hpagemap_add(uint64_t nr_pages, uint64_t page_size, int numa_node,
+		 unsigned int *id)
+{
+	struct hpage_map_ctl_add req;
+	int fd, ret = 0;
+
+	if (!nr_pages || numa_node < -1)
+		return -EINVAL;
+	fd = control_open();
+	if (fd < 0)
+		return fd;
+	memset(&req, 0, sizeof(req));
+	req.nr_pages = nr_pages;
+	req.page_size = page_size;
+	req.numa_node = numa_node;
+	if (ioctl(fd, HPAGE_MAP_CTL_ADD, &req))
+		ret = -errno;
+	else if (id)
+		*id = req.id;
+	close(fd);
+	return ret;
+}
+
+int hpagemap_remove(unsigned int id)
+{
+	uint32_t arg = id;
+	int fd, ret = 0;
+
+	fd = control_open();
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, HPAGE_MAP_CTL_REMOVE, &arg))
+		ret = -errno;
+	close(fd);
+	/* -ENOENT is "module not loaded" everywhere else in this library */
+	return ret == -ENOENT ? -ENODEV : ret;
 }

@@ -51,7 +51,10 @@ extern "C" {
 /* The udev rule gives this group read-write access to the device. */
 #define HPAGEMAP_GROUP		"hpage"
 #define HPAGEMAP_MODULE		"hpage_map"
+#define HPAGEMAP_SYSFS_MISC	"/sys/class/misc"
+/* Buffer 0's directory; buffer N >= 1 is HPAGEMAP_SYSFS_DEVICE followed by N. */
 #define HPAGEMAP_SYSFS_DEVICE	"/sys/class/misc/hpage_map"
+#define HPAGEMAP_CONTROL_DEVICE	HPAGE_MAP_CONTROL_DEVICE
 #define HPAGEMAP_SYSFS_MODULE	"/sys/module/hpage_map"
 #define HPAGEMAP_SYSFS_HUGEPAGES "/sys/kernel/mm/hugepages"
 #define HPAGEMAP_SYSFS_NODES	"/sys/devices/system/node"
@@ -108,22 +111,40 @@ HPAGEMAP_API void hpagemap_close(struct hpagemap *hp);
 /* The open file descriptor, for poll, ioctl, passing to another process. */
 HPAGEMAP_API int hpagemap_fd(const struct hpagemap *hp);
 
+/*
+ * Open buffer @id: /dev/hpage_map for 0, /dev/hpage_map<id> otherwise;
+ * @flags as for hpagemap_open().  -ENOENT: module not loaded (or, with the
+ * buffer in sysfs, its node is missing); -ENODEV: the module is loaded but
+ * has no buffer @id.
+ */
+HPAGEMAP_API int hpagemap_open_id(struct hpagemap **hp, unsigned int id,
+				  int flags);
+
+/* The device node of buffer @id into @buf: 0 or -ENAMETOOLONG. */
+HPAGEMAP_API int hpagemap_device_path(unsigned int id, char *buf, size_t len);
+
 /* Geometry read at open (HPAGE_MAP_IOC_GET_INFO). */
 HPAGEMAP_API uint64_t hpagemap_size(const struct hpagemap *hp);
 HPAGEMAP_API uint64_t hpagemap_page_size(const struct hpagemap *hp);
 HPAGEMAP_API uint64_t hpagemap_nr_pages(const struct hpagemap *hp);
+/* The buffer's number (0 from a driver older than several buffers). */
+HPAGEMAP_API unsigned int hpagemap_id(const struct hpagemap *hp);
 
-/* Everything known about the device; -1 in a signed field: unknown. */
+/*
+ * Everything known about the device; -1 in a signed field: unknown.  Its
+ * size is part of the ABI (callers allocate it), so it stays as it is: the
+ * buffer's id is hpagemap_id(), and struct hpagemap_buffer has it too.
+ */
 struct hpagemap_info {
 	/* HPAGE_MAP_IOC_GET_INFO, or sysfs when the device was not opened */
 	uint64_t size;		/* buffer size in bytes */
 	uint64_t page_size;	/* huge page size in bytes */
 	uint64_t nr_pages;	/* number of huge pages */
 	int numa_node;		/* node of every page, -1: spread over nodes */
-	/* /sys/class/misc/hpage_map */
+	/* /sys/class/misc/hpage_map (hpage_map<N> for buffer N) */
 	long long mappings;	/* VMAs that map the buffer */
 	long long open_files;	/* open file descriptions of the device */
-	/* /sys/module/hpage_map */
+	/* /sys/module/hpage_map: the buffer's entry of each list, -1 if none */
 	long long param_nr_pages;	/* module parameter nr_pages */
 	long long param_page_size;	/* module parameter page_size (bytes) */
 	char version[32];	/* module version, "" if none */
@@ -140,7 +161,7 @@ struct hpagemap_info {
 
 /*
  * Fill @info for an open device: the ioctl, then sysfs (under the real
- * root) for the rest.
+ * root, the buffer's own directory) for the rest.
  */
 HPAGEMAP_API int hpagemap_get_info(struct hpagemap *hp,
 				   struct hpagemap_info *info);
@@ -152,6 +173,9 @@ HPAGEMAP_API int hpagemap_get_info(struct hpagemap *hp,
  */
 HPAGEMAP_API int hpagemap_sysfs_info(const char *root,
 				     struct hpagemap_info *info);
+/* The same for buffer @id; -ENODEV if the module has no such buffer. */
+HPAGEMAP_API int hpagemap_sysfs_info_id(const char *root, unsigned int id,
+					struct hpagemap_info *info);
 
 /* Is the hpage_map module loaded (per sysfs under @root)? */
 HPAGEMAP_API bool hpagemap_module_loaded(const char *root);
@@ -189,6 +213,61 @@ HPAGEMAP_API int hpagemap_export(struct hpagemap *hp, uint64_t offset,
  */
 HPAGEMAP_API int hpagemap_map_dmabuf(int fd, uint64_t length, uint64_t align,
 				     int prot, void **addr);
+
+/* ------------------------------------------------------------------ */
+/* Several buffers                                                     */
+
+/*
+ * One buffer as sysfs describes it; -1 in a signed field: unknown (an
+ * older driver has no dma_bufs).  Arrays of it are allocated by callers:
+ * @reserved is room to grow without a new soname.
+ */
+struct hpagemap_buffer {
+	unsigned int id;	/* 0: /dev/hpage_map, N: /dev/hpage_mapN */
+	char path[64];		/* the device node */
+	uint64_t size;		/* bytes */
+	uint64_t page_size;	/* bytes */
+	uint64_t nr_pages;
+	int numa_node;		/* node of every page, -1: spread */
+	long long open_files;	/* open file descriptions */
+	long long mappings;	/* VMAs */
+	long long dma_bufs;	/* live dma-bufs exported from it */
+	long long hwpoisoned_pages;
+	uint64_t reserved[4];	/* 0 */
+};
+
+/*
+ * Buffer @id from sysfs under @root: 0, -ENOENT if the module is not
+ * loaded, -ENODEV if it has no such buffer.
+ */
+HPAGEMAP_API int hpagemap_buffer_info(const char *root, unsigned int id,
+				      struct hpagemap_buffer *buf);
+
+/*
+ * Every buffer in sysfs under @root (/sys/class/misc/hpage_map and
+ * hpage_map<N>), sorted by id.  Fills at most @max entries; returns how
+ * many buffers there are (may exceed @max; 0 when all were removed), or
+ * -ENOENT if the module is not loaded.
+ */
+HPAGEMAP_API int hpagemap_list(const char *root, struct hpagemap_buffer *bufs,
+			       size_t max);
+
+/*
+ * Add a buffer of @nr_pages huge pages of @page_size bytes (0: the default
+ * size) on NUMA node @numa_node (-1: any) through HPAGEMAP_CONTROL_DEVICE;
+ * its id into *@id.  Needs CAP_SYS_ADMIN (-EPERM).  -ENOMEM: the pool (of
+ * that node) is short, the kernel log says how to grow it; -EINVAL: no
+ * such page size or node; -ENOENT: module not loaded.
+ */
+HPAGEMAP_API int hpagemap_add(uint64_t nr_pages, uint64_t page_size,
+			      int numa_node, unsigned int *id);
+
+/*
+ * Remove buffer @id; its pages go back to the pool.  -EBUSY while any fd,
+ * mapping or dma-buf of it exists; -ENODEV: no such buffer; -ENOENT:
+ * module not loaded; -EPERM: not CAP_SYS_ADMIN.
+ */
+HPAGEMAP_API int hpagemap_remove(unsigned int id);
 
 /* ------------------------------------------------------------------ */
 /* The system's huge page pools                                        */

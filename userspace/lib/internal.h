@@ -18,8 +18,11 @@ int hpml_path(char *buf, size_t len, const char *root, const char *fmt, ...)
 int hpml_read_text(const char *path, char *buf, size_t len);
 /* A file holding one decimal integer: 0 or -errno. */
 int hpml_read_ll(const char *path, long long *v);
-/* The module's parameters, version and the device's sysfs counters. */
-void hpml_sysfs_extras(const char *root, struct hpagemap_info *info);
+/* Buffer @id's sysfs directory under @root: 0 or -ENAMETOOLONG. */
+int hpml_sysfs_dir(char *buf, size_t len, const char *root, unsigned int id);
+/* The module's parameters, version and buffer @id's sysfs counters. */
+void hpml_sysfs_extras(const char *root, unsigned int id,
+		       struct hpagemap_info *info);
 /* The device node's numbers, mode and owner from @st. */
 void hpml_info_node(struct hpagemap_info *info, const struct stat *st);
 

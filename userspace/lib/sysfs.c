@@ -322,21 +322,55 @@ bool hpagemap_module_loaded(const char *root)
 	       !access(path, F_OK);
 }
 
-/* Module parameters, version and class attributes into @info. */
-void hpml_sysfs_extras(const char *root, struct hpagemap_info *info)
+int hpml_sysfs_dir(char *buf, size_t len, const char *root, unsigned int id)
 {
-	char path[512];
+	if (!id)
+		return hpml_path(buf, len, root, HPAGEMAP_SYSFS_DEVICE);
+	return hpml_path(buf, len, root, HPAGEMAP_SYSFS_DEVICE "%u", id);
+}
 
-	info->mappings = read_ll_or(-1, root, "%s/%s", HPAGEMAP_SYSFS_DEVICE,
-				    "mappings");
-	info->open_files = read_ll_or(-1, root, "%s/%s", HPAGEMAP_SYSFS_DEVICE,
-				      "open_files");
-	info->param_nr_pages = read_ll_or(-1, root, "%s/%s",
-					  HPAGEMAP_SYSFS_MODULE,
-					  "parameters/nr_pages");
-	info->param_page_size = read_ll_or(-1, root, "%s/%s",
-					   HPAGEMAP_SYSFS_MODULE,
-					   "parameters/page_size");
+/*
+ * Entry @idx of a comma-separated list parameter ("8" or "8,4,2"), -1 if
+ * the list is shorter or the entry no number.
+ */
+static long long param_entry(const char *root, const char *name,
+			     unsigned int idx)
+{
+	char path[512], buf[512], *p = buf, *end;
+	long long v;
+
+	if (hpml_path(path, sizeof(path), root, HPAGEMAP_SYSFS_MODULE
+		      "/parameters/%s", name) ||
+	    hpml_read_text(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	for (; idx; idx--) {
+		p = strchr(p, ',');
+		if (!p)
+			return -1;
+		p++;
+	}
+	errno = 0;
+	v = strtoll(p, &end, 10);
+	if (errno || end == p || (*end && *end != ','))
+		return -1;
+	return v;
+}
+
+/* Module parameters, version and class attributes into @info. */
+void hpml_sysfs_extras(const char *root, unsigned int id,
+		       struct hpagemap_info *info)
+{
+	char path[512], dir[512];
+
+	if (hpml_sysfs_dir(dir, sizeof(dir), root, id)) {
+		info->mappings = info->open_files = -1;
+	} else {
+		info->mappings = read_ll_or(-1, NULL, "%s/%s", dir, "mappings");
+		info->open_files = read_ll_or(-1, NULL, "%s/%s", dir,
+					      "open_files");
+	}
+	info->param_nr_pages = param_entry(root, "nr_pages", id);
+	info->param_page_size = param_entry(root, "page_size", id);
 	info->version[0] = info->srcversion[0] = '\0';
 	if (!hpml_path(path, sizeof(path), root, HPAGEMAP_SYSFS_MODULE "/version") &&
 	    hpml_read_text(path, info->version, sizeof(info->version)) < 0)
@@ -357,27 +391,28 @@ void hpml_info_node(struct hpagemap_info *info, const struct stat *st)
 	info->gid = st->st_gid;
 }
 
-int hpagemap_sysfs_info(const char *root, struct hpagemap_info *info)
+/*
+ * Buffer @id's sysfs directory into @dir (512 bytes) and its geometry: 0,
+ * -ENOENT if the module is not loaded, -ENODEV when the directory (or an
+ * attribute: being removed) is missing.
+ */
+static int read_geometry(const char *root, unsigned int id, char *dir,
+			 uint64_t *size, uint64_t *page_size,
+			 uint64_t *nr_pages, int *numa_node)
 {
 	static const char *const names[] = { "size", "page_size", "nr_pages" };
-	uint64_t *fields[3];
+	uint64_t *fields[3] = { size, page_size, nr_pages };
 	char path[512];
-	struct stat st;
-	int i;
 
-	memset(info, 0, sizeof(*info));
-	info->numa_node = -1;
-	snprintf(info->path, sizeof(info->path), "%s", HPAGE_MAP_DEVICE);
-	info->from_sysfs = true;
 	if (!hpagemap_module_loaded(root))
 		return -ENOENT;
-	fields[0] = &info->size;
-	fields[1] = &info->page_size;
-	fields[2] = &info->nr_pages;
-	for (i = 0; i < 3; i++) {
+	if (hpml_sysfs_dir(dir, 512, root, id))
+		return -ENAMETOOLONG;
+	for (int i = 0; i < 3; i++) {
 		long long v;
-		int ret = hpml_path(path, sizeof(path), root, "%s/%s",
-			       HPAGEMAP_SYSFS_DEVICE, names[i]);
+		int ret = hpml_path(path, sizeof(path), NULL, "%s/%s", dir,
+				    names[i]);
+
 		if (!ret)
 			ret = hpml_read_ll(path, &v);
 		if (ret)
@@ -385,13 +420,141 @@ int hpagemap_sysfs_info(const char *root, struct hpagemap_info *info)
 			return ret == -ENOENT ? -ENODEV : ret;
 		*fields[i] = (uint64_t)v;
 	}
-	info->numa_node = (int)read_ll_or(-1, root, "%s/%s",
-					  HPAGEMAP_SYSFS_DEVICE, "numa_node");
-	hpml_sysfs_extras(root, info);
-	if (!hpml_path(path, sizeof(path), root, "%s", HPAGE_MAP_DEVICE) &&
+	*numa_node = (int)read_ll_or(-1, NULL, "%s/%s", dir, "numa_node");
+	return 0;
+}
+
+int hpagemap_sysfs_info_id(const char *root, unsigned int id,
+			   struct hpagemap_info *info)
+{
+	char path[512], dir[512];
+	struct stat st;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	info->numa_node = -1;
+	hpagemap_device_path(id, info->path, sizeof(info->path));
+	info->from_sysfs = true;
+	ret = read_geometry(root, id, dir, &info->size, &info->page_size,
+			    &info->nr_pages, &info->numa_node);
+	if (ret)
+		return ret;
+	hpml_sysfs_extras(root, id, info);
+	if (!hpml_path(path, sizeof(path), root, "%s", info->path) &&
 	    !stat(path, &st))
 		hpml_info_node(info, &st);
 	return 0;
+}
+
+int hpagemap_sysfs_info(const char *root, struct hpagemap_info *info)
+{
+	return hpagemap_sysfs_info_id(root, 0, info);
+}
+
+int hpagemap_buffer_info(const char *root, unsigned int id,
+			 struct hpagemap_buffer *buf)
+{
+	char dir[512];
+	int ret;
+
+	memset(buf, 0, sizeof(*buf));
+	buf->id = id;
+	buf->numa_node = -1;
+	buf->open_files = buf->mappings = buf->dma_bufs =
+		buf->hwpoisoned_pages = -1;
+	hpagemap_device_path(id, buf->path, sizeof(buf->path));
+	ret = read_geometry(root, id, dir, &buf->size, &buf->page_size,
+			    &buf->nr_pages, &buf->numa_node);
+	if (ret)
+		return ret;
+	buf->open_files = read_ll_or(-1, NULL, "%s/%s", dir, "open_files");
+	buf->mappings = read_ll_or(-1, NULL, "%s/%s", dir, "mappings");
+	buf->dma_bufs = read_ll_or(-1, NULL, "%s/%s", dir, "dma_bufs");
+	buf->hwpoisoned_pages = read_ll_or(-1, NULL, "%s/%s", dir,
+					   "hwpoisoned_pages");
+	return 0;
+}
+
+/* "hpage_map" -> 0, "hpage_map12" -> 12; false for anything else. */
+static bool buffer_name(const char *name, unsigned int *id)
+{
+	/* buffer 0's misc device name: HPAGEMAP_SYSFS_DEVICE's last part */
+	static const char base[] = "hpage_map";
+	size_t n = sizeof(base) - 1;
+	unsigned long v;
+	char *end;
+
+	if (strncmp(name, base, n))
+		return false;
+	name += n;
+	if (!*name) {
+		*id = 0;
+		return true;
+	}
+	/* digits only, no leading zero: one name per id */
+	if (!isdigit((unsigned char)name[0]) || name[0] == '0')
+		return false;
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (errno || *end || v > 0xffffffffUL)
+		return false;
+	*id = (unsigned int)v;
+	return true;
+}
+
+static int buffer_cmp(const void *a, const void *b)
+{
+	const struct hpagemap_buffer *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int hpagemap_list(const char *root, struct hpagemap_buffer *bufs, size_t max)
+{
+	struct hpagemap_buffer *all = NULL;
+	size_t n = 0, cap = 0;
+	char dir[512];
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (!hpagemap_module_loaded(root))
+		return -ENOENT;
+	if (hpml_path(dir, sizeof(dir), root, HPAGEMAP_SYSFS_MISC))
+		return -ENAMETOOLONG;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		unsigned int id;
+
+		if (!buffer_name(de->d_name, &id))
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 8;
+			struct hpagemap_buffer *p = realloc(all, c * sizeof(*p));
+
+			if (!p) {
+				ret = -ENOMEM;
+				break;
+			}
+			all = p;
+			cap = c;
+		}
+		/* gone since readdir (removed): not a buffer any more */
+		if (!hpagemap_buffer_info(root, id, &all[n]))
+			n++;
+	}
+	closedir(d);
+	if (!ret && n) {
+		qsort(all, n, sizeof(*all), buffer_cmp);
+		if (bufs && max)
+			memcpy(bufs, all, (n < max ? n : max) * sizeof(*all));
+	}
+	if (!ret)
+		ret = n > 0x7fffffff ? 0x7fffffff : (int)n;
+	free(all);
+	return ret;
 }
 
 /*

@@ -40,28 +40,38 @@ const char *hpagemap_strerror(int err)
 		       " 60-hpage-map.rules); add the user to the group:"
 		       " `usermod -aG " HPAGEMAP_GROUP " USER` and log in again";
 	case EPERM:
-		return "operation not permitted: physical addresses need"
+		return "operation not permitted: physical addresses, and adding"
+		       " or removing buffers (" HPAGEMAP_CONTROL_DEVICE "), need"
 		       " CAP_SYS_ADMIN; run as root";
 	case ENOMEM:
 		return "not enough free huge pages in the system's pool: grow"
 		       " it with `echo N > /sys/kernel/mm/hugepages/"
-		       "hugepages-<size>kB/nr_hugepages` (N = the new total)";
+		       "hugepages-<size>kB/nr_hugepages` (N = the new total;"
+		       " for a buffer on one NUMA node, that node's pool under"
+		       " /sys/devices/system/node/); the kernel log says the"
+		       " command";
 	case EINVAL:
 		return "invalid argument: offsets and lengths must be multiples"
-		       " of the huge page size and lie inside the buffer";
+		       " of the huge page size and lie inside the buffer; a new"
+		       " buffer needs at least 1 page, a page size the kernel"
+		       " supports and an online NUMA node";
 	case EBADF:
 		return "the device is not open for writing: open it O_RDWR";
 	case ENOTTY:
 		return "not an hpage_map device, or a module too old for this"
 		       " request";
 	case ENODEV:
+		return "no such hpage_map buffer: it was removed, or never"
+		       " added (`hpage-map list` shows the buffers there are,"
+		       " `hpage-map create` adds one)";
 	case ENXIO:
 		return "no hpage_map driver behind the device node: the module"
 		       " was unloaded; load it with `modprobe " HPAGEMAP_MODULE
 		       "`";
 	case EBUSY:
-		return "the module is in use: close every mapping, open file and"
-		       " dma-buf of " HPAGE_MAP_DEVICE " first";
+		return "buffer in use: close its fds, mappings and dma-bufs"
+		       " first (the module unloads only when no buffer is in"
+		       " use)";
 	case ERANGE:
 		return "number out of range";
 	default:

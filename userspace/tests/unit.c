@@ -98,7 +98,8 @@ static void put_pool(const char *root, const char *dir, const char *kb,
 
 /*
  * A two-node machine with 2 MiB and 1 GiB pools and hpage_map loaded:
- * 8 x 2 MiB on node 0.
+ * buffer 0, 8 x 2 MiB on node 0, and buffer 1, 4 x 2 MiB on node 1, from
+ * the parameters; buffer 3, 1 x 1 GiB spread, added at run time.
  */
 static void make_sysroot(const char *root)
 {
@@ -119,8 +120,9 @@ static void make_sysroot(const char *root)
 	    "Hugepagesize:       2048 kB\nHugetlb:         2228224 kB\n",
 	    "proc/meminfo");
 	put(root, "live\n", "sys/module/hpage_map/initstate");
-	put(root, "8\n", "sys/module/hpage_map/parameters/nr_pages");
-	put(root, "2097152\n", "sys/module/hpage_map/parameters/page_size");
+	put(root, "8,4\n", "sys/module/hpage_map/parameters/nr_pages");
+	put(root, "2097152,2097152\n", "sys/module/hpage_map/parameters/page_size");
+	put(root, "0,1\n", "sys/module/hpage_map/parameters/numa_node");
 	put(root, "0123456789ABCDEF012345\n", "sys/module/hpage_map/srcversion");
 	put(root, "8\n", "sys/class/misc/hpage_map/nr_pages");
 	put(root, "2097152\n", "sys/class/misc/hpage_map/page_size");
@@ -129,12 +131,42 @@ static void make_sysroot(const char *root)
 	put(root, "2\n", "sys/class/misc/hpage_map/mappings");
 	put(root, "1\n", "sys/class/misc/hpage_map/open_files");
 	put(root, "10:123\n", "sys/class/misc/hpage_map/dev");
+	put(root, "0\n", "sys/class/misc/hpage_map/id");
+	put(root, "3\n", "sys/class/misc/hpage_map/dma_bufs");
+	put(root, "0\n", "sys/class/misc/hpage_map/hwpoisoned_pages");
+	/* listed in an order that is not the ids' */
+	put(root, "3\n", "sys/class/misc/hpage_map3/id");
+	put(root, "1\n", "sys/class/misc/hpage_map3/nr_pages");
+	put(root, "1073741824\n", "sys/class/misc/hpage_map3/page_size");
+	put(root, "1073741824\n", "sys/class/misc/hpage_map3/size");
+	put(root, "-1\n", "sys/class/misc/hpage_map3/numa_node");
+	put(root, "0\n", "sys/class/misc/hpage_map3/mappings");
+	put(root, "0\n", "sys/class/misc/hpage_map3/open_files");
+	put(root, "0\n", "sys/class/misc/hpage_map3/dma_bufs");
+	put(root, "1\n", "sys/class/misc/hpage_map3/hwpoisoned_pages");
+	put(root, "10:121\n", "sys/class/misc/hpage_map3/dev");
+	put(root, "1\n", "sys/class/misc/hpage_map1/id");
+	put(root, "4\n", "sys/class/misc/hpage_map1/nr_pages");
+	put(root, "2097152\n", "sys/class/misc/hpage_map1/page_size");
+	put(root, "8388608\n", "sys/class/misc/hpage_map1/size");
+	put(root, "1\n", "sys/class/misc/hpage_map1/numa_node");
+	put(root, "1\n", "sys/class/misc/hpage_map1/mappings");
+	put(root, "2\n", "sys/class/misc/hpage_map1/open_files");
+	put(root, "0\n", "sys/class/misc/hpage_map1/dma_bufs");
+	put(root, "0\n", "sys/class/misc/hpage_map1/hwpoisoned_pages");
+	put(root, "10:122\n", "sys/class/misc/hpage_map1/dev");
+	/* not buffers */
+	put(root, "10:120\n", "sys/class/misc/hpage_map-control/dev");
+	put(root, "10:229\n", "sys/class/misc/fuse/dev");
+	put(root, "10:119\n", "sys/class/misc/hpage_map07/dev");
 	put(root, "root:x:0:0:root:/root:/bin/bash\n"
 	    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
 	    "etc/passwd");
 	put(root, "root:x:0:\nbroken line\nhpage:x:990:alice,bob\n"
 	    "nogroup:x:65534:\n", "etc/group");
 	put(root, "", "dev/hpage_map");
+	put(root, "", "dev/hpage_map1");
+	put(root, "", "dev/hpage_map3");
 	chmod(root, 0755);
 }
 
@@ -262,6 +294,11 @@ static void test_strerror(void)
 	CHECK(strstr(hpagemap_strerror(-ENOMEM), "nr_hugepages"));
 	CHECK(strstr(hpagemap_strerror(-EPERM), "CAP_SYS_ADMIN"));
 	CHECK(strstr(hpagemap_strerror(ENOENT), "not loaded"));
+	CHECK(strstr(hpagemap_strerror(-EBUSY), "buffer in use: close its fds, "
+		     "mappings and dma-bufs"));
+	CHECK(strstr(hpagemap_strerror(-ENODEV), "hpage-map list"));
+	CHECK(strstr(hpagemap_strerror(-EPERM), "adding or removing buffers"));
+	CHECK(strstr(hpagemap_strerror(-ENOMEM), "kernel log"));
 	CHECK_STR(hpagemap_strerror(-EIO), strerror(EIO));
 	CHECK(hpagemap_strerror(-100000) != NULL);
 	CHECK(hpagemap_strerror(0) != NULL);
@@ -452,6 +489,77 @@ static void test_sysfs_info(const char *root)
 	CHECK(!hpagemap_group_id(root, "hpage", &gid) && gid == 990);
 	CHECK(hpagemap_group_id(root, "video", &gid) == -ENOENT);
 	CHECK(hpagemap_group_id("/nonexistent", "hpage", &gid) == -ENOENT);
+}
+
+static void test_buffers(const char *root)
+{
+	struct hpagemap_buffer bufs[4], one;
+	struct hpagemap_info info;
+	char path[64];
+
+	CHECK(!hpagemap_device_path(0, path, sizeof(path)));
+	CHECK_STR(path, "/dev/hpage_map");
+	CHECK(!hpagemap_device_path(12, path, sizeof(path)));
+	CHECK_STR(path, "/dev/hpage_map12");
+	CHECK(hpagemap_device_path(4000000000U, path, 16) == -ENAMETOOLONG);
+
+	memset(bufs, 0xa5, sizeof(bufs));
+	CHECK(hpagemap_list(root, bufs, 4) == 3);
+	CHECK(bufs[0].id == 0 && bufs[1].id == 1 && bufs[2].id == 3);
+	CHECK_STR(bufs[0].path, "/dev/hpage_map");
+	CHECK_STR(bufs[1].path, "/dev/hpage_map1");
+	CHECK_STR(bufs[2].path, "/dev/hpage_map3");
+	CHECK(bufs[0].size == 16 << 20 && bufs[0].page_size == 2 << 20 &&
+	      bufs[0].nr_pages == 8 && bufs[0].numa_node == 0);
+	CHECK(bufs[0].open_files == 1 && bufs[0].mappings == 2 &&
+	      bufs[0].dma_bufs == 3 && bufs[0].hwpoisoned_pages == 0);
+	CHECK(bufs[1].nr_pages == 4 && bufs[1].numa_node == 1 &&
+	      bufs[1].open_files == 2 && bufs[1].mappings == 1);
+	CHECK(bufs[2].page_size == 1ULL << 30 && bufs[2].numa_node == -1 &&
+	      bufs[2].hwpoisoned_pages == 1);
+	CHECK(!bufs[2].reserved[0] && !bufs[2].reserved[3]);
+	CHECK(bufs[3].id == 0xa5a5a5a5);	/* untouched */
+	/* fewer slots: the count of all, the lowest ids */
+	memset(bufs, 0, sizeof(bufs));
+	CHECK(hpagemap_list(root, bufs, 1) == 3);
+	CHECK(bufs[0].id == 0 && bufs[1].size == 0);
+	CHECK(hpagemap_list(root, NULL, 0) == 3);
+
+	CHECK(!hpagemap_buffer_info(root, 3, &one));
+	CHECK(one.id == 3 && one.nr_pages == 1);
+	CHECK(hpagemap_buffer_info(root, 2, &one) == -ENODEV);
+	CHECK(hpagemap_buffer_info("/nonexistent", 0, &one) == -ENOENT);
+	CHECK(hpagemap_list("/nonexistent", bufs, 4) == -ENOENT);
+
+	/* the module parameters' entry of each buffer */
+	CHECK(!hpagemap_sysfs_info_id(root, 1, &info));
+	CHECK(info.size == 8 << 20 && info.numa_node == 1);
+	CHECK(info.mappings == 1 && info.open_files == 2);
+	CHECK(info.param_nr_pages == 4 && info.param_page_size == 2 << 20);
+	CHECK_STR(info.path, "/dev/hpage_map1");
+	CHECK(info.node_present);
+	CHECK(!hpagemap_sysfs_info_id(root, 3, &info));
+	CHECK(info.param_nr_pages == -1 && info.param_page_size == -1);
+	CHECK(info.mappings == 0);
+	CHECK(hpagemap_sysfs_info_id(root, 2, &info) == -ENODEV);
+	CHECK_STR(info.path, "/dev/hpage_map2");
+}
+
+/* Every buffer removed: an empty list, not an error. */
+static void test_no_buffers(void)
+{
+	struct hpagemap_buffer bufs[2];
+	char root[256];
+
+	tmp_root(root, sizeof(root));
+	put(root, "live\n", "sys/module/hpage_map/initstate");
+	CHECK(hpagemap_list(root, bufs, 2) == 0);
+	put(root, "10:120\n", "sys/class/misc/hpage_map-control/dev");
+	CHECK(hpagemap_list(root, bufs, 2) == 0);
+	/* a buffer half gone: its directory without attributes */
+	put(root, "", "sys/class/misc/hpage_map2/uevent");
+	CHECK(hpagemap_list(root, bufs, 2) == 0);
+	rm_tree(root);
 }
 
 static void test_empty_root(void)
@@ -676,8 +784,10 @@ int main(int argc, char **argv)
 	test_pools(root);
 	test_sysfs_info(root);
 	test_report(root);
+	test_buffers(root);
 	rm_tree(root);
 	test_empty_root();
+	test_no_buffers();
 
 	printf("unit-tests: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
