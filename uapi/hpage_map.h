@@ -2,8 +2,10 @@
 /*
  * hpage_map.h - user-space interface of /dev/hpage_map
  *
- * /dev/hpage_map exports one buffer of huge pages that the driver took from
- * the system's hugetlb pool when it was loaded.  mmap() it with MAP_SHARED
+ * Each buffer of huge pages the driver took from the system's hugetlb pool
+ * is a device: buffer 0 is /dev/hpage_map, buffer N >= 1 /dev/hpage_mapN.
+ * Buffers come from the module parameters at load and from
+ * /dev/hpage_map-control at run time.  mmap() a buffer with MAP_SHARED
  * (never MAP_PRIVATE, never MAP_HUGETLB) at hugepage-aligned offsets and
  * lengths; every process that maps it sees the same memory.
  *
@@ -16,6 +18,8 @@
 #include <linux/types.h>
 
 #define HPAGE_MAP_DEVICE	"/dev/hpage_map"
+/* Buffer N >= 1 is HPAGE_MAP_DEVICE followed by N: "/dev/hpage_map1". */
+#define HPAGE_MAP_CONTROL_DEVICE	"/dev/hpage_map-control"
 
 /**
  * struct hpage_map_info - what the buffer is
@@ -24,6 +28,9 @@
  * @nr_pages:	number of huge pages in the buffer
  * @numa_node:	NUMA node that holds every page, or -1 if they are spread
  * @flags:	output, reserved; the driver sets it to 0
+ * @id:		the buffer's number: 0 for /dev/hpage_map, N for
+ *		/dev/hpage_mapN
+ * @reserved32:	room to grow; the driver sets it to 0
  * @reserved:	room to grow; the driver sets it to 0
  *
  * Filled in completely by %HPAGE_MAP_IOC_GET_INFO; nothing is read.
@@ -34,7 +41,9 @@ struct hpage_map_info {
 	__u64 nr_pages;
 	__s32 numa_node;
 	__u32 flags;
-	__u64 reserved[4];
+	__u32 id;
+	__u32 reserved32;
+	__u64 reserved[3];
 };
 
 /**
@@ -48,7 +57,8 @@ struct hpage_map_info {
  *
  * For user-space DMA engines (FPGA, VFIO no-IOMMU, DPDK-style) that program
  * physical addresses themselves.  Needs CAP_SYS_ADMIN.  The pages never move
- * while the module is loaded, so the addresses stay valid until unload.
+ * while the buffer exists, so the addresses stay valid until it is removed
+ * (or the module unloaded).
  */
 struct hpage_map_pages {
 	__u64 first;
@@ -71,7 +81,8 @@ struct hpage_map_pages {
  * The dma-buf is backed by the very same pages.  mmap() of it is a huge
  * page mapping when address, offset and length are huge-page-aligned
  * (pass an aligned address hint), else a 4 KiB mapping of the same pages.
- * While any dma-buf is alive the module cannot be unloaded.
+ * While any dma-buf is alive neither the buffer can be removed nor the
+ * module unloaded.
  */
 struct hpage_map_export {
 	__u64 offset;
@@ -79,6 +90,30 @@ struct hpage_map_export {
 	__u32 flags;
 	__s32 fd;
 	__u64 reserved[2];
+};
+
+/**
+ * struct hpage_map_ctl_add - a new buffer, for %HPAGE_MAP_CTL_ADD
+ * @nr_pages:	number of huge pages, at least 1
+ * @page_size:	size of one huge page in bytes, one the kernel supports;
+ *		0 for the system's default huge page size
+ * @numa_node:	NUMA node every page must be on, or -1 for wherever the
+ *		caller's memory policy puts them
+ * @flags:	must be 0
+ * @id:		output: the new buffer's number, the lowest free one >= 1;
+ *		its device is /dev/hpage_map<id>
+ * @reserved:	must be 0
+ *
+ * All pages are taken from the system's hugetlb pool before the device
+ * appears, or none is (ENOMEM: the log says which pool is short).
+ */
+struct hpage_map_ctl_add {
+	__u64 nr_pages;
+	__u64 page_size;
+	__s32 numa_node;
+	__u32 flags;
+	__u32 id;
+	__u32 reserved[5];
 };
 
 #define HPAGE_MAP_IOC_MAGIC	0xB9
@@ -90,5 +125,14 @@ struct hpage_map_export {
 /* Export a range as a dma-buf. */
 #define HPAGE_MAP_IOC_EXPORT_DMABUF \
 	_IOWR(HPAGE_MAP_IOC_MAGIC, 0x02, struct hpage_map_export)
+
+/*
+ * Ioctls of /dev/hpage_map-control (CAP_SYS_ADMIN).  REMOVE takes the
+ * buffer's id; it fails with EBUSY while any fd, mapping or dma-buf of that
+ * buffer exists, and gives every page back to the system's pool otherwise.
+ */
+#define HPAGE_MAP_CTL_ADD \
+	_IOWR(HPAGE_MAP_IOC_MAGIC, 0x10, struct hpage_map_ctl_add)
+#define HPAGE_MAP_CTL_REMOVE	_IOW(HPAGE_MAP_IOC_MAGIC, 0x11, __u32)
 
 #endif /* _UAPI_HPAGE_MAP_H */
