@@ -2,8 +2,9 @@
 /*
  * hpage-map - command line tool for /dev/hpage_map
  *
- * One binary with subcommands (info, pools, fill, verify, share, phys,
- * export, load, unload), built on libhpagemap.  See hpage-map(1).
+ * One binary with subcommands (info, pools, list, fill, verify, share,
+ * phys, export, create, remove, load, unload), built on libhpagemap.  See
+ * hpage-map(1).
  *
  * Exit status: 0 success, 1 data mismatch (verify, share), 2 usage error,
  * 3 any other failure (module not loaded, no permission, pool too small).
@@ -38,11 +39,14 @@
 #define EXIT_ERROR	3
 
 #define MAX_POOLS	256
+#define MAX_BUFFERS	1024
 
 static const char *prog = "hpage-map";
 
 struct ctx {
 	const char *device;	/* --device, default HPAGE_MAP_DEVICE */
+	long long id;		/* the buffer @device names, -1: not one */
+	char devbuf[64];	/* @device when --device gave an id */
 	const char *root;	/* --sysroot / HPAGEMAP_SYSROOT, NULL: real */
 	const char *cmd;	/* the subcommand, for messages */
 };
@@ -91,6 +95,49 @@ static void print_command_help(FILE *f, const struct command *cmd)
 		return;
 	fprintf(f, "Usage: %s [GLOBAL OPTIONS] %s %s\n\n%s", prog, cmd->name,
 		cmd->usage, cmd->help);
+}
+
+/* "3" -> 3, anything but plain decimal digits -> -1. */
+static long long parse_id(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno || v > 0xffffffffULL ? -1 : (long long)v;
+}
+
+/* The buffer a device path names: /dev/hpage_map 0, /dev/hpage_mapN N. */
+static long long id_of_path(const char *path)
+{
+	size_t n = strlen(HPAGE_MAP_DEVICE);
+	long long id;
+
+	if (strncmp(path, HPAGE_MAP_DEVICE, n))
+		return -1;
+	if (!path[n])
+		return 0;
+	id = parse_id(path + n);
+	/* "/dev/hpage_map01" is no buffer's node */
+	return id > 0 && path[n] != '0' ? id : -1;
+}
+
+/* --device PATH|ID: all digits is a buffer's id, anything else a path. */
+static void set_device(struct ctx *c, const char *arg)
+{
+	long long id = parse_id(arg);
+
+	if (id >= 0 && !hpagemap_device_path((unsigned int)id, c->devbuf,
+					     sizeof(c->devbuf))) {
+		c->device = c->devbuf;
+		c->id = id;
+		return;
+	}
+	c->device = arg;
+	c->id = id_of_path(arg);
 }
 
 static char *print_size(char *buf, size_t len, uint64_t size)
@@ -181,17 +228,23 @@ static void hint_access(const struct ctx *c, const char *path)
 static int device_error(const struct ctx *c, const char *what, int err)
 {
 	const char *path = c->device;
+	struct hpagemap_info info;
 
 	switch (-err) {
 	case ENOENT:
-		if (hpagemap_module_loaded(c->root) &&
-		    !strcmp(path, HPAGE_MAP_DEVICE)) {
-			char dev[32] = "", p[256];
+		if (hpagemap_module_loaded(c->root) && c->id >= 0 &&
+		    hpagemap_sysfs_info_id(c->root, (unsigned int)c->id,
+					   &info) == -ENODEV)
+			return device_error(c, what, -ENODEV);
+		if (hpagemap_module_loaded(c->root) && c->id >= 0) {
+			char dev[32] = "", p[256], n[24] = "";
 			FILE *f = NULL;
 
-			if (snprintf(p, sizeof(p), "%s%s/dev",
+			if (c->id)
+				snprintf(n, sizeof(n), "%lld", c->id);
+			if (snprintf(p, sizeof(p), "%s%s%s/dev",
 				     c->root ? c->root : "",
-				     HPAGEMAP_SYSFS_DEVICE) < (int)sizeof(p))
+				     HPAGEMAP_SYSFS_DEVICE, n) < (int)sizeof(p))
 				f = fopen(p, "re");
 			if (!f || !fgets(dev, sizeof(dev), f))
 				dev[0] = '\0';
@@ -207,13 +260,20 @@ static int device_error(const struct ctx *c, const char *what, int err)
 				dev[0] ? dev : "MAJOR MINOR");
 			break;
 		}
-		if (strcmp(path, HPAGE_MAP_DEVICE)) {
+		if (c->id < 0) {
 			err_msg(c, "%s: %s does not exist", what, path);
 			break;
 		}
 		err_msg(c, "%s: %s does not exist: the %s module is not loaded.",
 			what, path, HPAGEMAP_MODULE);
 		hint_not_loaded(c);
+		break;
+	case ENODEV:
+		if (c->id < 0)
+			goto other;
+		err_msg(c, "%s: the %s module has no buffer %lld: `%s list` "
+			"shows the buffers there are, `%s create` adds one", what,
+			HPAGEMAP_MODULE, c->id, prog, prog);
 		break;
 	case EACCES:
 		err_msg(c, "%s: permission denied (%s needs root or group '%s')",
@@ -229,6 +289,7 @@ static int device_error(const struct ctx *c, const char *what, int err)
 		err_msg(c, "%s: %s is not an hpage_map device", what, path);
 		break;
 	default:
+other:
 		err_msg(c, "%s: %s", what, hpagemap_strerror(err));
 		break;
 	}
@@ -240,7 +301,10 @@ static int open_device(const struct ctx *c, int flags, struct hpagemap **hp)
 	char what[128];
 	int err;
 
-	err = hpagemap_open(hp, c->device, flags);
+	if (c->id >= 0)
+		err = hpagemap_open_id(hp, (unsigned int)c->id, flags);
+	else
+		err = hpagemap_open(hp, c->device, flags);
 	if (!err)
 		return 0;
 	snprintf(what, sizeof(what), "cannot open %s", c->device);
@@ -302,11 +366,15 @@ static int parse_size_opt(const struct ctx *c, const char *opt,
  * help.  Returns the option, -1 at the end, or -2 when the caller should
  * return *@ret (help printed or usage error).
  */
-static int next_opt(const struct ctx *c, int argc, char **argv,
+static int next_opt(struct ctx *c, int argc, char **argv,
 		    const char *shortopts, const struct option *longopts,
 		    int *ret)
 {
-	int opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	int opt;
+
+	/* --device: the same for every command that opens a buffer */
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) == 'd')
+		set_device(c, optarg);
 
 	if (opt == 'h') {
 		print_command_help(stdout, find_command(c->cmd));
@@ -330,30 +398,50 @@ static int no_operands(const struct ctx *c, int argc, char **argv)
 	return usage_error(c, msg);
 }
 
+/* parse_range_opts(), json_opts(): --help was given and answered */
+#define OPTS_HELP	(-1)
+
+/*
+ * The options of a command that takes --json, --help and, if @device,
+ * --device: 0, OPTS_HELP or an exit status.
+ */
+static int json_opts(struct ctx *c, int argc, char **argv, bool device,
+		     bool *json)
+{
+	static const struct option with_device[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	/* the same without --device */
+	const struct option *opts = device ? with_device : with_device + 1;
+	int opt, ret = 0;
+
+	*json = false;
+	while ((opt = next_opt(c, argc, argv, device ? "jd:h" : "jh", opts,
+			       &ret)) != -1) {
+		if (opt == -2)
+			return ret ? ret : OPTS_HELP;
+		*json = true;
+	}
+	return no_operands(c, argc, argv);
+}
+
 /* ------------------------------------------------------------------ */
 /* info, pools                                                         */
 
 static int cmd_info(struct ctx *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct hpagemap_pool *pools;
 	struct report r;
 	struct hpagemap *hp = NULL;
-	bool json = false;
-	int opt, ret = 0, err = -ENOENT;
+	bool json;
+	int ret, err = -ENOENT;
 
-	while ((opt = next_opt(c, argc, argv, "jh", opts, &ret)) != -1) {
-		if (opt == -2)
-			return ret;
-		json = true;
-	}
-	ret = no_operands(c, argc, argv);
+	ret = json_opts(c, argc, argv, true, &json);
 	if (ret)
-		return ret;
+		return ret == OPTS_HELP ? 0 : ret;
 
 	pools = calloc(MAX_POOLS, sizeof(*pools));
 	if (!pools) {
@@ -370,16 +458,26 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 
 	/* With --sysroot only sysfs is read: the device is the real one. */
 	if (!c->root)
-		err = hpagemap_open(&hp, c->device, O_RDONLY);
+		err = c->id >= 0 ?
+		      hpagemap_open_id(&hp, (unsigned int)c->id, O_RDONLY) :
+		      hpagemap_open(&hp, c->device, O_RDONLY);
 	if (!err) {
+		r.id = hpagemap_id(hp);
 		err = hpagemap_get_info(hp, &r.info);
 		hpagemap_close(hp);
 		r.have_info = r.accessible = !err;
 	}
-	if (!r.have_info && (c->root || err == -EACCES) &&
-	    !hpagemap_sysfs_info(c->root, &r.info)) {
-		r.have_info = true;
+	if (!r.have_info && (c->root || err == -EACCES)) {
+		int serr = hpagemap_sysfs_info_id(c->root, c->id > 0 ?
+						  (unsigned int)c->id : 0,
+						  &r.info);
+
+		r.have_info = !serr;
+		r.id = c->id > 0 ? (unsigned int)c->id : 0;
 		snprintf(r.info.path, sizeof(r.info.path), "%s", c->device);
+		/* only sysfs was asked: its answer is the error */
+		if (c->root)
+			err = serr;
 	}
 
 	if (json)
@@ -406,23 +504,13 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 
 static int cmd_pools(struct ctx *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct hpagemap_pool *pools;
-	bool json = false;
-	int opt, ret = 0, n;
+	bool json;
+	int ret, n;
 
-	while ((opt = next_opt(c, argc, argv, "jh", opts, &ret)) != -1) {
-		if (opt == -2)
-			return ret;
-		json = true;
-	}
-	ret = no_operands(c, argc, argv);
+	ret = json_opts(c, argc, argv, false, &json);
 	if (ret)
-		return ret;
+		return ret == OPTS_HELP ? 0 : ret;
 	pools = calloc(MAX_POOLS, sizeof(*pools));
 	if (!pools) {
 		err_msg(c, "out of memory");
@@ -458,9 +546,6 @@ static int cmd_pools(struct ctx *c, int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* fill, verify                                                        */
 
-/* parse_range_opts(): --help was given and answered */
-#define OPTS_HELP	(-1)
-
 struct range_opts {
 	struct pattern pat;
 	uint64_t offset, length;
@@ -474,6 +559,7 @@ static int parse_range_opts(struct ctx *c, int argc, char **argv,
 		{ "pattern", required_argument, NULL, 'p' },
 		{ "offset", required_argument, NULL, 'o' },
 		{ "length", required_argument, NULL, 'l' },
+		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -482,7 +568,7 @@ static int parse_range_opts(struct ctx *c, int argc, char **argv,
 
 	memset(o, 0, sizeof(*o));
 	o->pat.kind = PATTERN_OFFSET;
-	while ((opt = next_opt(c, argc, argv, "p:o:l:h", opts, &ret)) != -1) {
+	while ((opt = next_opt(c, argc, argv, "p:o:l:d:h", opts, &ret)) != -1) {
 		switch (opt) {
 		case -2:
 			return ret ? ret : OPTS_HELP;
@@ -711,6 +797,7 @@ static int cmd_share(struct ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "reader", required_argument, NULL, 'R' },
+		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -722,7 +809,7 @@ static int cmd_share(struct ctx *c, int argc, char **argv)
 	pid_t pid;
 	int opt, ret = 0, status;
 
-	while ((opt = next_opt(c, argc, argv, "h", opts, &ret)) != -1) {
+	while ((opt = next_opt(c, argc, argv, "d:h", opts, &ret)) != -1) {
 		if (opt == -2)
 			return ret;
 		/* the second process of the demo */
@@ -807,24 +894,14 @@ out:
 
 static int cmd_phys(struct ctx *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct hpagemap *hp;
 	uint64_t *addrs, nr, ps;
-	bool json = false;
-	int opt, ret = 0;
+	bool json;
+	int ret;
 
-	while ((opt = next_opt(c, argc, argv, "jh", opts, &ret)) != -1) {
-		if (opt == -2)
-			return ret;
-		json = true;
-	}
-	ret = no_operands(c, argc, argv);
+	ret = json_opts(c, argc, argv, true, &json);
 	if (ret)
-		return ret;
+		return ret == OPTS_HELP ? 0 : ret;
 	ret = open_device(c, O_RDONLY, &hp);
 	if (ret)
 		return ret;
@@ -987,6 +1064,7 @@ static int cmd_export(struct ctx *c, int argc, char **argv)
 		{ "length", required_argument, NULL, 'l' },
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "exec", required_argument, NULL, 'e' },
+		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1000,7 +1078,7 @@ static int cmd_export(struct ctx *c, int argc, char **argv)
 	int opt, ret = 0, fd, prot;
 
 	memset(&o, 0, sizeof(o));
-	while ((opt = next_opt(c, argc, argv, "o:l:re:h", opts, &ret)) != -1) {
+	while ((opt = next_opt(c, argc, argv, "o:l:re:d:h", opts, &ret)) != -1) {
 		switch (opt) {
 		case -2:
 			return ret;
@@ -1102,6 +1180,283 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* list, create, remove                                                */
+
+/* Every buffer (at most MAX_BUFFERS) into *@bufs (free it): n or -errno. */
+static int read_buffers(const struct ctx *c, struct hpagemap_buffer **bufs)
+{
+	int n;
+
+	*bufs = calloc(MAX_BUFFERS, sizeof(**bufs));
+	if (!*bufs)
+		return -ENOMEM;
+	n = hpagemap_list(c->root, *bufs, MAX_BUFFERS);
+	return n > MAX_BUFFERS ? MAX_BUFFERS : n;
+}
+
+/* The control device is missing (ENOENT): say why. */
+static int control_missing(const struct ctx *c)
+{
+	if (hpagemap_module_loaded(c->root)) {
+		err_msg(c, "%s does not exist although the %s module is loaded: "
+			"a driver without run-time buffers, or no devtmpfs/udev",
+			HPAGEMAP_CONTROL_DEVICE, HPAGEMAP_MODULE);
+	} else {
+		err_msg(c, "the %s module is not loaded.", HPAGEMAP_MODULE);
+		hint_not_loaded(c);
+	}
+	return EXIT_ERROR;
+}
+
+static int cmd_list(struct ctx *c, int argc, char **argv)
+{
+	struct hpagemap_buffer *bufs;
+	bool json;
+	int ret, n;
+
+	ret = json_opts(c, argc, argv, false, &json);
+	if (ret)
+		return ret == OPTS_HELP ? 0 : ret;
+	n = read_buffers(c, &bufs);
+	if (json)
+		report_list_json(stdout, n >= 0, bufs, n > 0 ? n : 0);
+	else if (n > 0)
+		report_list_text(stdout, bufs, n);
+	else if (!n)
+		printf("%s has no buffers (all removed); `%s create --nr-pages "
+		       "N` adds one\n", HPAGEMAP_MODULE, prog);
+	free(bufs);
+	if (n == -ENOENT)
+		return control_missing(c);
+	if (n < 0) {
+		err_msg(c, "cannot read %s: %s", HPAGEMAP_SYSFS_MISC,
+			hpagemap_strerror(n));
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+/* --nr-pages N: at least 1 (the module's limit is the pool). */
+static int parse_nr_pages(const struct ctx *c, const char *arg, uint64_t *nr)
+{
+	char *end;
+
+	errno = 0;
+	*nr = strtoull(arg, &end, 10);
+	if (errno || *end || end == arg || !*nr || *nr > 1U << 30 ||
+	    !strchr("0123456789", arg[0]))
+		return usage_error(c, "--nr-pages needs a number of huge pages, "
+				   "at least 1");
+	return 0;
+}
+
+/*
+ * --nr-pages, --page-size and, if @node, --node of create and load (the
+ * ones @opts has): 0, OPTS_HELP or an exit status.
+ */
+static int pool_opts(struct ctx *c, int argc, char **argv,
+		     const struct option *opts, uint64_t *nr, uint64_t *ps,
+		     int *node)
+{
+	int opt, ret = 0;
+
+	while ((opt = next_opt(c, argc, argv, node ? "n:s:N:h" : "n:s:h", opts,
+			       &ret)) != -1) {
+		long long v;
+
+		switch (opt) {
+		case -2:
+			return ret ? ret : OPTS_HELP;
+		case 'n':
+			ret = parse_nr_pages(c, optarg, nr);
+			if (ret)
+				return ret;
+			break;
+		case 's':
+			ret = parse_size_opt(c, "page size", optarg, ps);
+			if (ret)
+				return ret;
+			break;
+		case 'N':
+			v = parse_id(optarg);
+			if (v < 0 || v > 1 << 20)
+				return usage_error(c, "--node needs a NUMA node "
+						   "number (0, 1, ...)");
+			*node = (int)v;
+			break;
+		}
+	}
+	return no_operands(c, argc, argv);
+}
+
+/* The create that ran out of pages: which pool, and the command to grow it. */
+static void hint_pool_short(const struct ctx *c, uint64_t ps, uint64_t nr,
+			    int node)
+{
+	struct hpagemap_pool *pools = calloc(MAX_POOLS, sizeof(*pools));
+	char s[16], cmd[200] = "";
+	int n;
+
+	print_size(s, sizeof(s), ps);
+	n = pools ? hpagemap_pools(c->root, pools, MAX_POOLS) : -ENOMEM;
+	for (int i = 0; node >= 0 && i < n && i < MAX_POOLS; i++) {
+		const struct hpagemap_pool *p = &pools[i];
+
+		if (p->page_size != ps || p->node != node)
+			continue;
+		/* per-node pools have no reserved count: free is all there is */
+		snprintf(cmd, sizeof(cmd), "echo %lld > %s/node%d/hugepages/"
+			 "hugepages-%" PRIu64 "kB/nr_hugepages",
+			 p->total + (long long)nr - (p->free > 0 ? p->free : 0),
+			 HPAGEMAP_SYSFS_NODES, node, ps >> 10);
+	}
+	free(pools);
+	if (node < 0)
+		hpagemap_pool_check(c->root, ps, nr, cmd, sizeof(cmd));
+	if (node >= 0)
+		err_msg(c, "NUMA node %d's %s huge page pool has fewer than %"
+			PRIu64 " free pages", node, s, nr);
+	else
+		err_msg(c, "the %s huge page pool has fewer than %" PRIu64
+			" free pages that may stay pinned", s, nr);
+	if (cmd[0])
+		fprintf(stderr, "  Grow it (as root):  %s\n", cmd);
+	fprintf(stderr, "  The kernel log says what the driver found:  dmesg | "
+		"grep %s\n", HPAGEMAP_MODULE);
+}
+
+static int cmd_create(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "nr-pages", required_argument, NULL, 'n' },
+		{ "page-size", required_argument, NULL, 's' },
+		{ "node", required_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	uint64_t nr = 0, ps = 0;
+	struct hpagemap_buffer b;
+	struct hpagemap_pool pool;
+	char s[16], total[16];
+	unsigned int id = 0;
+	int ret, node = -1;
+
+	ret = pool_opts(c, argc, argv, opts, &nr, &ps, &node);
+	if (ret)
+		return ret == OPTS_HELP ? 0 : ret;
+	if (!nr)
+		return usage_error(c, "--nr-pages N is required");
+
+	ret = hpagemap_add(nr, ps, node, &id);
+	if (!ps)
+		ps = hpagemap_default_page_size(c->root);
+	print_size(s, sizeof(s), ps);
+	switch (-ret) {
+	case 0:
+		break;
+	case ENOENT:
+		return control_missing(c);
+	case EPERM:
+		err_msg(c, "adding a buffer needs root (CAP_SYS_ADMIN):  sudo %s "
+			"create ...", prog);
+		return EXIT_ERROR;
+	case ENOMEM:
+		hint_pool_short(c, ps, nr, node);
+		return EXIT_ERROR;
+	case EINVAL:
+		if (!ps || hpagemap_pool_of(c->root, ps, &pool))
+			err_msg(c, "this kernel has no %s huge pages (see: %s "
+				"pools)", s, prog);
+		else if (node >= 0)
+			err_msg(c, "NUMA node %d is not online or has no memory "
+				"(see: %s pools)", node, prog);
+		else
+			err_msg(c, "the driver refused the buffer: %s",
+				hpagemap_strerror(ret));
+		return EXIT_ERROR;
+	default:
+		err_msg(c, "cannot add a buffer: %s", hpagemap_strerror(ret));
+		return EXIT_ERROR;
+	}
+	if (hpagemap_buffer_info(NULL, id, &b)) {
+		/* sysfs of the new buffer not (yet) readable: what was asked */
+		hpagemap_device_path(id, b.path, sizeof(b.path));
+		b.nr_pages = nr;
+		b.page_size = ps;
+		b.size = nr * ps;
+		b.numa_node = node;
+	}
+	print_size(s, sizeof(s), b.page_size);
+	print_size(total, sizeof(total), b.size);
+	printf("created buffer %u: %s (%s: %" PRIu64 " x %s huge pages", id,
+	       b.path, total, b.nr_pages, s);
+	if (b.numa_node >= 0)
+		printf(", NUMA node %d)\n", b.numa_node);
+	else
+		printf(")\n");
+	return 0;
+}
+
+static int cmd_remove(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct hpagemap_buffer b;
+	long long id;
+	int opt, ret = 0;
+
+	while ((opt = next_opt(c, argc, argv, "h", opts, &ret)) != -1)
+		if (opt == -2)
+			return ret;
+	if (optind >= argc)
+		return usage_error(c, "which buffer? remove ID (see: hpage-map "
+				   "list)");
+	id = parse_id(argv[optind]);
+	if (id < 0)
+		id = id_of_path(argv[optind]);
+	if (id < 0) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "'%s' is no buffer: an id (0, 1, ...) "
+			 "or its device, %sN", argv[optind], HPAGE_MAP_DEVICE);
+		return usage_error(c, msg);
+	}
+	optind++;
+	ret = no_operands(c, argc, argv);
+	if (ret)
+		return ret;
+	set_device(c, argv[optind - 1]);
+
+	ret = hpagemap_remove((unsigned int)id);
+	switch (-ret) {
+	case 0:
+		printf("removed buffer %lld (%s): its huge pages are back in the "
+		       "pool\n", id, c->device);
+		return 0;
+	case EBUSY:
+		if (hpagemap_buffer_info(c->root, (unsigned int)id, &b))
+			b.open_files = b.mappings = b.dma_bufs = -1;
+		err_msg(c, "buffer %lld is in use (%lld open file%s, %lld "
+			"mapping%s, %lld dma-buf%s): close its fds, mappings and "
+			"dma-bufs first (fuser -v %s)", id, b.open_files,
+			b.open_files == 1 ? "" : "s", b.mappings,
+			b.mappings == 1 ? "" : "s", b.dma_bufs,
+			b.dma_bufs == 1 ? "" : "s", c->device);
+		return EXIT_ERROR;
+	case EPERM:
+		err_msg(c, "removing a buffer needs root (CAP_SYS_ADMIN):  sudo "
+			"%s remove %lld", prog, id);
+		return EXIT_ERROR;
+	case ENOENT:
+		return control_missing(c);
+	default:
+		return device_error(c, "cannot remove the buffer", ret);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* load, unload                                                        */
 
 static int cmd_load(struct ctx *c, int argc, char **argv)
@@ -1115,33 +1470,12 @@ static int cmd_load(struct ctx *c, int argc, char **argv)
 	uint64_t nr = HPAGEMAP_DEFAULT_NR_PAGES, ps = 0;
 	char cmd[200], s[16], arg_nr[40], arg_ps[48];
 	struct hpagemap_pool pool;
-	int opt, ret = 0, status;
+	int ret, status;
 	pid_t pid;
 
-	while ((opt = next_opt(c, argc, argv, "n:s:h", opts, &ret)) != -1) {
-		switch (opt) {
-		case -2:
-			return ret;
-		case 'n': {
-			char *end;
-
-			errno = 0;
-			nr = strtoull(optarg, &end, 10);
-			if (errno || *end || end == optarg || !nr || nr > 1U << 30)
-				return usage_error(c, "--nr-pages needs a number "
-						   "of huge pages, at least 1");
-			break;
-		}
-		case 's':
-			ret = parse_size_opt(c, "page size", optarg, &ps);
-			if (ret)
-				return ret;
-			break;
-		}
-	}
-	ret = no_operands(c, argc, argv);
+	ret = pool_opts(c, argc, argv, opts, &nr, &ps, NULL);
 	if (ret)
-		return ret;
+		return ret == OPTS_HELP ? 0 : ret;
 	if (hpagemap_module_loaded(c->root)) {
 		err_msg(c, "%s is already loaded; unload it first:  %s unload",
 			HPAGEMAP_MODULE, prog);
@@ -1208,7 +1542,6 @@ static int cmd_unload(struct ctx *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct hpagemap_info info;
 	int opt, ret = 0;
 
 	while ((opt = next_opt(c, argc, argv, "h", opts, &ret)) != -1)
@@ -1228,14 +1561,26 @@ static int cmd_unload(struct ctx *c, int argc, char **argv)
 	}
 	ret = -errno;
 	if (ret == -EWOULDBLOCK || ret == -EBUSY) {
-		if (hpagemap_sysfs_info(c->root, &info))
-			info.mappings = info.open_files = -1;
+		struct hpagemap_buffer *bufs;
+		long long maps = 0, files = 0;
+		/* the sum over every buffer; -1: unknown */
+		int n = read_buffers(c, &bufs);
+
+		for (int i = 0; i < n; i++) {
+			maps = bufs[i].mappings < 0 || maps < 0 ? -1 :
+			       maps + bufs[i].mappings;
+			files = bufs[i].open_files < 0 || files < 0 ? -1 :
+				files + bufs[i].open_files;
+		}
+		free(bufs);
+		if (n < 0)
+			maps = files = -1;
 		err_msg(c, "%s is in use (%lld mapping%s, %lld open file%s, or "
-			"dma-bufs): end the processes that use %s first (fuser "
-			"-v %s)", HPAGEMAP_MODULE, info.mappings,
-			info.mappings == 1 ? "" : "s", info.open_files,
-			info.open_files == 1 ? "" : "s", HPAGE_MAP_DEVICE,
-			HPAGE_MAP_DEVICE);
+			"dma-bufs): end the processes that use %s%s first (fuser "
+			"-v %s%s)", HPAGEMAP_MODULE, maps, maps == 1 ? "" : "s",
+			files, files == 1 ? "" : "s", HPAGE_MAP_DEVICE,
+			n > 1 ? " and its other buffers" : "", HPAGE_MAP_DEVICE,
+			n > 1 ? "*" : "");
 	} else if (ret == -EPERM) {
 		err_msg(c, "unloading a module needs root:  sudo %s unload",
 			prog);
@@ -1256,6 +1601,13 @@ static const struct command commands[] = {
 	  "page size and NUMA node. Without access to the device the buffer is\n"
 	  "described from sysfs.\n\n"
 	  "  -j, --json     print JSON\n"
+	  "  -d, --device PATH|ID  the buffer (default 0: /dev/hpage_map)\n"
+	  "  -h, --help     print this help\n" },
+	{ "list", cmd_list, "[--json]",
+	  "Every buffer of the module: id, device, size, page size, number of\n"
+	  "pages, NUMA node (spread: on several) and its users: open files,\n"
+	  "mappings and dma-bufs. Read from sysfs; needs no access to them.\n\n"
+	  "  -j, --json     print JSON\n"
 	  "  -h, --help     print this help\n" },
 	{ "pools", cmd_pools, "[--json]",
 	  "The system's huge page pools, per page size and NUMA node, like\n"
@@ -1263,36 +1615,41 @@ static const struct command commands[] = {
 	  "Works without the module.\n\n"
 	  "  -j, --json     print JSON\n"
 	  "  -h, --help     print this help\n" },
-	{ "fill", cmd_fill, "[--pattern P] [--offset O] [--length L]",
+	{ "fill", cmd_fill, "[--pattern P] [--offset O] [--length L] [--device D]",
 	  "Write a pattern into the buffer. The data stays in the driver's\n"
 	  "pages after the command exits, until the module is unloaded.\n\n"
 	  "  -p, --pattern P  offset (default: every 8-byte word holds its own\n"
 	  "                   offset in the buffer), zero, byte:V, seed:N\n"
 	  "  -o, --offset O   start, in bytes (K, M, G units), default 0\n"
 	  "  -l, --length L   bytes, default (or 0): to the end of the buffer\n"
+	  "  -d, --device PATH|ID  the buffer (default 0: /dev/hpage_map)\n"
 	  "  -h, --help       print this help\n" },
-	{ "verify", cmd_verify, "[--pattern P] [--offset O] [--length L]",
+	{ "verify", cmd_verify,
+	  "[--pattern P] [--offset O] [--length L] [--device D]",
 	  "Check that the buffer holds a pattern (see fill). Exit status 1 and\n"
 	  "the first bad offset on a mismatch.\n\n"
 	  "  -p, --pattern P  offset (default), zero, byte:V, seed:N\n"
 	  "  -o, --offset O   start, in bytes (K, M, G units), default 0\n"
 	  "  -l, --length L   bytes, default (or 0): to the end of the buffer\n"
+	  "  -d, --device PATH|ID  the buffer (default 0: /dev/hpage_map)\n"
 	  "  -h, --help       print this help\n" },
-	{ "share", cmd_share, "",
+	{ "share", cmd_share, "[--device D]",
 	  "The two-process demo: this process maps the buffer and writes a\n"
 	  "greeting into each huge page and a check word into every 4 KiB; a\n"
 	  "second, independent process (a new exec of hpage-map that opens and\n"
 	  "maps the device itself) reads and checks them and writes a reply\n"
 	  "that the first one then reads. Both say what they saw. Overwrites\n"
 	  "the buffer's data.\n\n"
+	  "  -d, --device PATH|ID  the buffer (default 0: /dev/hpage_map)\n"
 	  "  -h, --help     print this help\n" },
-	{ "phys", cmd_phys, "[--json]",
+	{ "phys", cmd_phys, "[--json] [--device D]",
 	  "The physical address of each huge page (needs root: CAP_SYS_ADMIN).\n"
-	  "They stay valid while the module is loaded.\n\n"
+	  "They stay valid while the buffer exists.\n\n"
 	  "  -j, --json     print JSON\n"
+	  "  -d, --device PATH|ID  the buffer (default 0: /dev/hpage_map)\n"
 	  "  -h, --help     print this help\n" },
 	{ "export", cmd_export,
-	  "[--offset O] [--length L] [--read-only] [--exec CMD]",
+	  "[--offset O] [--length L] [--read-only] [--exec CMD] [--device D]",
 	  "Export a range of the buffer as a dma-buf, report its fd, size and\n"
 	  "bufinfo, map it and check that it is the same memory as the device,\n"
 	  "then close it. While a dma-buf lives the module cannot be unloaded.\n\n"
@@ -1302,7 +1659,21 @@ static const struct command commands[] = {
 	  "  -e, --exec CMD   run CMD (sh -c) while the dma-buf is open; it\n"
 	  "                   inherits the fd, named by $HPAGEMAP_DMABUF_FD\n"
 	  "                   ($HPAGEMAP_DMABUF_SIZE: its size); exit status: CMD's\n"
+	  "  -d, --device PATH|ID  the buffer (default 0: /dev/hpage_map)\n"
 	  "  -h, --help       print this help\n" },
+	{ "create", cmd_create, "--nr-pages N [--page-size S] [--node N]",
+	  "Add a buffer to the loaded module (as root): its pages are taken from\n"
+	  "the huge page pool now, all of them or none. Prints its id and device,\n"
+	  "/dev/hpage_map<id> (the lowest free id, at least 1).\n\n"
+	  "  -n, --nr-pages N   huge pages in the buffer (required)\n"
+	  "  -s, --page-size S  2M, 1G, ... (default: the default huge page size)\n"
+	  "  -N, --node N       every page on NUMA node N (default: any)\n"
+	  "  -h, --help         print this help\n" },
+	{ "remove", cmd_remove, "ID",
+	  "Remove buffer ID (as root; an id or its device path); its pages go\n"
+	  "back to the pool. Refused while any fd, mapping or dma-buf of it\n"
+	  "exists. Buffer 0 can be removed too.\n\n"
+	  "  -h, --help     print this help\n" },
 	{ "load", cmd_load, "[--nr-pages N] [--page-size S]",
 	  "Load the module (as root) after checking that the huge page pool\n"
 	  "has enough free pages; if not, print the command that grows it.\n\n"
@@ -1331,16 +1702,20 @@ static void print_help(FILE *f)
 		"Commands:\n"
 		"  info      the buffer, the device, the module and the pools\n"
 		"  pools     the system's huge page pools per size and NUMA node\n"
+		"  list      every buffer: id, device, size, node, users\n"
 		"  fill      write a pattern into the buffer\n"
 		"  verify    check a pattern (exit status 1 on a mismatch)\n"
 		"  share     two processes, one buffer: the classic demo\n"
 		"  phys      physical address of each huge page (root)\n"
 		"  export    export the buffer as a dma-buf and report on it\n"
+		"  create    add a buffer to the loaded module (root)\n"
+		"  remove    remove a buffer (root)\n"
 		"  load      check the pool and modprobe the module (root)\n"
 		"  unload    unload the module (root)\n"
 		"  help CMD  the options of CMD (also: %s CMD --help)\n\n"
 		"Global options:\n"
-		"  -d, --device PATH  the device (default %s)\n"
+		"  -d, --device PATH|ID  the buffer: a device or an id (default %s,\n"
+		"                     buffer 0); commands that open one take it too\n"
 		"      --sysroot DIR  read sysfs, /proc/meminfo and /etc under DIR\n"
 		"                     (tests; also $HPAGEMAP_SYSROOT)\n"
 		"  -V, --version      print the version\n"
@@ -1360,7 +1735,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct command *cmd;
-	struct ctx c = { HPAGE_MAP_DEVICE, NULL, NULL };
+	struct ctx c = { HPAGE_MAP_DEVICE, 0, "", NULL, NULL };
 	const char *env = getenv("HPAGEMAP_SYSROOT");
 	char msg[160];
 	int opt;
@@ -1372,7 +1747,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+d:Vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
-			c.device = optarg;
+			set_device(&c, optarg);
 			break;
 		case 'S':
 			c.root = *optarg ? optarg : NULL;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * report.c - text and JSON output of info and pools (pure functions)
+ * report.c - text and JSON output of info, pools and list (pure functions)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -118,6 +118,24 @@ static void pools_text(FILE *f, const struct report *r)
 		report_pools_text(f, r->pools, r->nr_pools);
 }
 
+/* A buffer's size, page size, count and node, as info and list print them. */
+static void json_geometry(struct json *j, uint64_t size, uint64_t page_size,
+			  uint64_t nr_pages, int numa_node)
+{
+	char buf[16];
+
+	json_u64(j, "size", size);
+	json_string(j, "size_human", hpagemap_format_size(size, buf, sizeof(buf)));
+	json_u64(j, "page_size", page_size);
+	json_string(j, "page_size_human",
+		    hpagemap_format_size(page_size, buf, sizeof(buf)));
+	json_u64(j, "nr_pages", nr_pages);
+	if (numa_node >= 0)
+		json_i64(j, "numa_node", numa_node);
+	else
+		json_null(j, "numa_node");
+}
+
 void report_info_text(FILE *f, const struct report *r)
 {
 	const struct hpagemap_info *in = &r->info;
@@ -198,12 +216,12 @@ void report_info_json(FILE *f, const struct report *r)
 	json_end_object(&j);
 
 	if (r->have_info) {
-		char buf[64];
-
 		json_begin_object(&j, "device");
 		json_string(&j, "path", in->path);
 		json_bool(&j, "present", in->node_present);
 		if (in->node_present) {
+			char buf[64];
+
 			json_u64(&j, "major", in->major);
 			json_u64(&j, "minor", in->minor);
 			snprintf(buf, sizeof(buf), "%04o",
@@ -220,17 +238,9 @@ void report_info_json(FILE *f, const struct report *r)
 		json_end_object(&j);
 
 		json_begin_object(&j, "buffer");
-		json_u64(&j, "size", in->size);
-		json_string(&j, "size_human",
-			    hpagemap_format_size(in->size, buf, sizeof(buf)));
-		json_u64(&j, "page_size", in->page_size);
-		json_string(&j, "page_size_human",
-			    hpagemap_format_size(in->page_size, buf, sizeof(buf)));
-		json_u64(&j, "nr_pages", in->nr_pages);
-		if (in->numa_node >= 0)
-			json_i64(&j, "numa_node", in->numa_node);
-		else
-			json_null(&j, "numa_node");
+		json_u64(&j, "id", r->id);
+		json_geometry(&j, in->size, in->page_size, in->nr_pages,
+			      in->numa_node);
 		json_count(&j, "mappings", in->mappings);
 		json_count(&j, "open_files", in->open_files);
 		json_string(&j, "source", in->from_sysfs ? "sysfs" : "ioctl");
@@ -244,6 +254,57 @@ void report_info_json(FILE *f, const struct report *r)
 		report_pools_json(&j, "pools", r->pools, r->nr_pools);
 	else
 		json_null(&j, "pools");
+	json_end_object(&j);
+	json_finish(&j);
+}
+
+void report_list_text(FILE *f, const struct hpagemap_buffer *bufs, int n)
+{
+	fprintf(f, "%3s  %-18s %9s %9s %6s %6s  %s\n", "ID", "Device", "Size",
+		"Page size", "Pages", "Node", "Users: fds/mappings/dma-bufs");
+	for (int i = 0; i < n; i++) {
+		const struct hpagemap_buffer *b = &bufs[i];
+		char size[16], psize[16], node[12], fds[24], maps[24], dmabufs[24];
+
+		hpagemap_format_size(b->size, size, sizeof(size));
+		hpagemap_format_size(b->page_size, psize, sizeof(psize));
+		if (b->numa_node >= 0)
+			snprintf(node, sizeof(node), "%d", b->numa_node);
+		else
+			snprintf(node, sizeof(node), "spread");
+		count_text(fds, sizeof(fds), b->open_files);
+		count_text(maps, sizeof(maps), b->mappings);
+		count_text(dmabufs, sizeof(dmabufs), b->dma_bufs);
+		fprintf(f, "%3u  %-18s %9s %9s %6" PRIu64 " %6s  %s/%s/%s\n",
+			b->id, b->path, size, psize, b->nr_pages, node, fds,
+			maps, dmabufs);
+	}
+}
+
+void report_list_json(FILE *f, bool loaded, const struct hpagemap_buffer *bufs,
+		      int n)
+{
+	struct json j;
+
+	json_init(&j, f);
+	json_begin_object(&j, NULL);
+	json_bool(&j, "loaded", loaded);
+	json_begin_array(&j, "buffers");
+	for (int i = 0; i < n; i++) {
+		const struct hpagemap_buffer *b = &bufs[i];
+
+		json_begin_object(&j, NULL);
+		json_u64(&j, "id", b->id);
+		json_string(&j, "device", b->path);
+		json_geometry(&j, b->size, b->page_size, b->nr_pages,
+			      b->numa_node);
+		json_count(&j, "open_files", b->open_files);
+		json_count(&j, "mappings", b->mappings);
+		json_count(&j, "dma_bufs", b->dma_bufs);
+		json_count(&j, "hwpoisoned_pages", b->hwpoisoned_pages);
+		json_end_object(&j);
+	}
+	json_end_array(&j);
 	json_end_object(&j);
 	json_finish(&j);
 }

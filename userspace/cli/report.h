@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * report.h - what `hpage-map info` and `hpage-map pools` print
+ * report.h - what `hpage-map info`, `pools` and `list` print
  *
  * Pure functions of the data the library read, so that the host's unit
  * tests can check the text and JSON output against a fake sysfs tree.
@@ -19,6 +19,7 @@ struct report {
 	bool loaded;			/* the module is loaded */
 	bool have_info;			/* @info is valid */
 	bool accessible;		/* the device could be opened */
+	unsigned int id;		/* the buffer's number */
 	struct hpagemap_info info;
 	int nr_pools;			/* < 0: -errno reading the pools */
 	const struct hpagemap_pool *pools;
@@ -31,5 +32,10 @@ void report_pools_json(struct json *j, const char *key,
 
 void report_info_text(FILE *f, const struct report *r);
 void report_info_json(FILE *f, const struct report *r);
+
+/* Every buffer, one line each: `hpage-map list`. */
+void report_list_text(FILE *f, const struct hpagemap_buffer *bufs, int n);
+void report_list_json(FILE *f, bool loaded, const struct hpagemap_buffer *bufs,
+		      int n);
 
 #endif /* HPAGE_MAP_REPORT_H */

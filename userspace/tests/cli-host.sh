@@ -4,7 +4,9 @@
 # Runs the (sanitizer-built) CLI against fake sysfs trees that UNIT-TESTS
 # --make-sysroot creates: help texts, usage errors (exit 2), info and pools
 # in text and JSON, the module-not-loaded and pool-too-small messages
-# (exit 3), a device that is not hpage_map's.  The rest needs the module:
+# (exit 3), a device that is not hpage_map's, list and --device over several
+# buffers, create/remove usage errors, the udev rule's device names.  The
+# rest needs the module:
 # tests/cli_*.c in the QEMU guest.
 set -uo pipefail
 cli=$1 unit=$2 tmp=$3
@@ -12,12 +14,12 @@ fails=0 count=0
 
 rm -rf "$tmp"
 mkdir -p "$tmp"
-root=$tmp/root			# hpage_map loaded: 8 x 2 MiB on node 0
+root=$tmp/root			# hpage_map loaded: buffers 0, 1 and 3
 "$unit" --make-sysroot "$root" || exit 2
 noroot=$tmp/unloaded		# the same machine, module not loaded
 cp -a "$root" "$noroot"
-rm -rf "$noroot/sys/module/hpage_map" "$noroot/sys/class/misc/hpage_map" \
-	"$noroot/dev/hpage_map"
+rm -rf "$noroot/sys/module/hpage_map" "$noroot/sys/class/misc/hpage_map"* \
+	"$noroot/dev/hpage_map"*
 empty=$tmp/empty		# no huge page support at all
 mkdir -p "$empty"
 
@@ -62,13 +64,14 @@ has out "Usage: hpage-map [GLOBAL OPTIONS] COMMAND [OPTIONS]"
 has out "Exit status: 0 success, 1 data mismatch, 2 usage error, 3 other"
 t 0 "$cli" --version
 has out "hpage-map "
-for c in info pools fill verify share phys export load unload; do
+for c in info pools list fill verify share phys export create remove load unload; do
 	t 0 "$cli" "$c" --help
 	has out "Usage: hpage-map [GLOBAL OPTIONS] $c"
 	t 0 "$cli" help "$c"
 	has out "Usage: hpage-map [GLOBAL OPTIONS] $c"
 	t 2 "$cli" "$c" --no-such-option
 	has err "Try 'hpage-map $c --help'."
+	[[ $c == remove ]] && continue
 	t 2 "$cli" "$c" extra-operand
 	has err "unexpected argument 'extra-operand'"
 done
@@ -103,6 +106,89 @@ hasnt out "hpage_map"
 t 0 "$cli" --sysroot "$root" pools --json
 [[ $(json_get 'j["default_page_size"], [p["node"] for p in j["pools"]]') == \
 	"2097152 [None, 0, 1, None, 0, 1]" ]] || fail "pools --json"
+
+# --- several buffers -------------------------------------------------
+t 0 "$cli" --sysroot "$root" list
+has out " ID  Device                  Size Page size  Pages   Node  Users: fds/mappings/dma-bufs"
+has out "  1  /dev/hpage_map1        8 MiB     2 MiB      4      1  2/1/0"
+has out "  3  /dev/hpage_map3        1 GiB     1 GiB      1 spread  0/0/0"
+hasnt out "control"
+t 0 "$cli" --sysroot "$root" list --json
+[[ $(json_get 'j["loaded"], [b["id"] for b in j["buffers"]], j["buffers"][2]["device"], j["buffers"][0]["dma_bufs"]') == \
+	"True [0, 1, 3] /dev/hpage_map3 3" ]] || fail "list --json"
+# --device: an id or a path, global or after the command
+t 0 "$cli" --sysroot "$root" info --device 3
+has out "hpage_map: 1 GiB buffer of 1 x 1 GiB huge pages, spread over NUMA nodes"
+has out "  device:     /dev/hpage_map3  char 0:0"
+has out "  parameters: nr_pages=? page_size=?"
+t 0 "$cli" --sysroot "$root" -d /dev/hpage_map1 info --json
+[[ $(json_get 'j["buffer"]["id"], j["buffer"]["size"], j["module"]["parameters"]["nr_pages"], j["device"]["path"]') == \
+	"1 8388608 4 /dev/hpage_map1" ]] || fail "info --json --device 1: $(json_get 'j["buffer"]')"
+t 0 "$cli" --sysroot "$root" info -d 0
+has out "  device:     /dev/hpage_map  char 0:0"
+t 3 "$cli" --sysroot "$root" info --device 2
+has err "hpage-map: info: cannot open /dev/hpage_map2: the hpage_map module has no buffer 2: \`hpage-map list\` shows the buffers there are"
+t 3 "$cli" --sysroot "$root" fill --device 2
+has err "the hpage_map module has no buffer 2"
+t 3 "$cli" --sysroot "$root" verify --device 3
+has err "hpage-map: verify: cannot open /dev/hpage_map3: /dev/hpage_map3 is missing although the hpage_map module is loaded: without devtmpfs or udev, create it:  mknod /dev/hpage_map3 c 10 121"
+for c in share phys export; do
+	t 3 "$cli" --sysroot "$root" "$c" --device 2
+	has err "hpage-map: $c: cannot open /dev/hpage_map2: the hpage_map module has no buffer 2"
+done
+t 3 "$cli" --sysroot "$noroot" export -d 1
+has err "hpage-map: export: cannot open /dev/hpage_map1: /dev/hpage_map1 does not exist: the hpage_map module is not loaded."
+t 3 "$cli" --device "$tmp/nonexistent7" fill
+has err "cannot open $tmp/nonexistent7: $tmp/nonexistent7 does not exist"
+hasnt err "not loaded"
+# create and remove: usage first, then what the kernel would say
+t 2 "$cli" create
+has err "hpage-map: create: --nr-pages N is required"
+t 2 "$cli" create --nr-pages 0
+has err "--nr-pages needs a number of huge pages, at least 1"
+t 2 "$cli" create --nr-pages 2 --node -1
+has err "--node needs a NUMA node number"
+t 2 "$cli" create --nr-pages 2 --page-size 2Q
+has err "invalid page size '2Q'"
+t 2 "$cli" remove
+has err "hpage-map: remove: which buffer? remove ID (see: hpage-map list)"
+t 2 "$cli" remove hpage_map1
+has err "'hpage_map1' is no buffer: an id (0, 1, ...) or its device, /dev/hpage_mapN"
+t 2 "$cli" remove /dev/hpage_map01
+t 2 "$cli" remove 1 2
+has err "unexpected argument '2'"
+t 3 "$cli" --sysroot "$noroot" create --nr-pages 4 --node 1
+has err "hpage-map: create: the hpage_map module is not loaded."
+has err "Load it (as root):  modprobe hpage_map"
+t 3 "$cli" --sysroot "$noroot" remove /dev/hpage_map3
+has err "hpage-map: remove: the hpage_map module is not loaded."
+t 3 "$cli" --sysroot "$noroot" list
+has err "hpage-map: list: the hpage_map module is not loaded."
+t 3 "$cli" --sysroot "$noroot" list --json
+[[ $(json_get 'j["loaded"], j["buffers"]') == "False []" ]] || fail "list --json, not loaded"
+# every buffer removed: an empty list is no error
+mkdir -p "$tmp/nobufs/sys/module/hpage_map"
+t 0 "$cli" --sysroot "$tmp/nobufs" list
+has out "hpage_map has no buffers (all removed); \`hpage-map create --nr-pages N\` adds one"
+
+# --- the udev rule: every buffer to group hpage, never the control device --
+rules=$(dirname "$0")/../udev/60-hpage-map.rules
+count=$((count + 1))
+mapfile -t pats < <(sed -n 's/^[^#]*KERNEL=="\([^"]*\)".*GROUP="hpage".*/\1/p' "$rules")
+udev_match() {	# udev_match NAME: a GROUP="hpage" rule's KERNEL glob matches
+	local p
+	for p in "${pats[@]}"; do
+		# shellcheck disable=SC2053 # the pattern is a glob on purpose
+		[[ $1 == $p ]] && return 0
+	done
+	return 1
+}
+for n in hpage_map hpage_map1 hpage_map7 hpage_map12; do
+	udev_match "$n" || fail "udev rule: $n does not get group hpage (${pats[*]})"
+done
+for n in hpage_map-control hpage_mapx fuse; do
+	! udev_match "$n" || fail "udev rule: $n gets group hpage (${pats[*]})"
+done
 
 # --- module not loaded ------------------------------------------------
 t 3 "$cli" --sysroot "$noroot" info

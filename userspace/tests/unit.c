@@ -545,6 +545,67 @@ static void test_buffers(const char *root)
 	CHECK_STR(info.path, "/dev/hpage_map2");
 }
 
+struct list_arg {
+	const char *root;
+	bool json;
+};
+
+static void list_sample(FILE *f, const void *arg)
+{
+	const struct list_arg *a = arg;
+	struct hpagemap_buffer bufs[8];
+	int n = hpagemap_list(a->root, bufs, 8);
+
+	if (a->json)
+		report_list_json(f, n >= 0, bufs, n > 0 ? n : 0);
+	else
+		report_list_text(f, bufs, n > 0 ? n : 0);
+}
+
+/* The start of `list --json` of the fake tree: buffer 0 whole. */
+static const char first[] =
+"{\n"
+"  \"loaded\": true,\n"
+"  \"buffers\": [\n"
+"    {\n"
+"      \"id\": 0,\n"
+"      \"device\": \"/dev/hpage_map\",\n"
+"      \"size\": 16777216,\n"
+"      \"size_human\": \"16 MiB\",\n"
+"      \"page_size\": 2097152,\n"
+"      \"page_size_human\": \"2 MiB\",\n"
+"      \"nr_pages\": 8,\n"
+"      \"numa_node\": 0,\n"
+"      \"open_files\": 1,\n"
+"      \"mappings\": 2,\n"
+"      \"dma_bufs\": 3,\n"
+"      \"hwpoisoned_pages\": 0\n"
+"    },\n";
+
+static void test_report_list(const char *root)
+{
+	struct list_arg a = { root, false };
+	char *out;
+
+	out = capture(list_sample, &a);
+	CHECK_STR(out,
+" ID  Device                  Size Page size  Pages   Node  Users: fds/mappings/dma-bufs\n"
+"  0  /dev/hpage_map        16 MiB     2 MiB      8      0  1/2/3\n"
+"  1  /dev/hpage_map1        8 MiB     2 MiB      4      1  2/1/0\n"
+"  3  /dev/hpage_map3        1 GiB     1 GiB      1 spread  0/0/0\n");
+	free(out);
+	a.json = true;
+	out = capture(list_sample, &a);
+	CHECK(!strncmp(out, first, strlen(first)));
+	CHECK(strstr(out, "\"numa_node\": null,\n"));
+	free(out);
+	a.root = "/nonexistent";
+	out = capture(list_sample, &a);
+	CHECK_STR(out, "{\n  \"loaded\": false,\n  \"buffers\": []\n}\n");
+	free(out);
+}
+
+
 /* Every buffer removed: an empty list, not an error. */
 static void test_no_buffers(void)
 {
@@ -664,6 +725,7 @@ static void test_report(const char *root)
 "    \"accessible\": true\n"
 "  },\n"
 "  \"buffer\": {\n"
+"    \"id\": 0,\n"
 "    \"size\": 16777216,\n"
 "    \"size_human\": \"16 MiB\",\n"
 "    \"page_size\": 2097152,\n"
@@ -785,6 +847,7 @@ int main(int argc, char **argv)
 	test_sysfs_info(root);
 	test_report(root);
 	test_buffers(root);
+	test_report_list(root);
 	rm_tree(root);
 	test_empty_root();
 	test_no_buffers();
