@@ -24,6 +24,12 @@
  *    describes the buffer from sysfs;
  *  - export: fd, fdinfo, a huge page mapping of the same memory, the
  *    bufinfo line; --exec runs while the dma-buf pins the module;
+ *  - several buffers: list (text, JSON) of nr_pages=2,2; create and remove
+ *    with the pool counters; info, fill, verify, share, phys and export
+ *    with --device by id and by path, before and after the command; a
+ *    remove refused while the buffer is open, as a user, of an unknown
+ *    id; create refused for a short pool, a page size the kernel lacks,
+ *    a user; --node on two nodes;
  *  - unload: refused (exit 3, "in use") while mapped, then done; pools back.
  */
 #include "hpm_test.h"
@@ -530,6 +536,116 @@ TEST(export)
 	EXPECT_TRUE(hpm_module_loaded());
 	EXPECT_EQ(7, cli("export", "--exec", "exit 7"))
 		TH_LOG("%s", said());
+}
+
+TEST(several_buffers)
+{
+	struct hpm_counters base;
+	const struct hpm_pool *p;
+	char nr[32];
+	int fd;
+
+	ASSERT_EQ(0, hpm_ensure_unloaded());
+	ASSERT_EQ(0, hpm_modprobe("nr_pages=2,2 page_size=2M,2M"));
+	ASSERT_EQ(0, hpm_counters_read(&base));
+
+	EXPECT_EQ(0, cli("list"))
+		TH_LOG("%s", said());
+	EXPECT_OUT(" ID  Device ");
+	EXPECT_OUT("  0  /dev/hpage_map         4 MiB     2 MiB      2 ");
+	EXPECT_OUT("  1  /dev/hpage_map1        4 MiB     2 MiB      2 ");
+	EXPECT_OUT("  0/0/0\n");
+	EXPECT_EQ(0, cli("list", "--json"))
+		TH_LOG("%s", said());
+	EXPECT_OUT("\"loaded\": true");
+	EXPECT_OUT("\"device\": \"/dev/hpage_map1\"");
+	EXPECT_OUT("\"dma_bufs\": 0");
+
+	EXPECT_EQ(0, cli("create", "--nr-pages", "3", "--page-size", "2M"))
+		TH_LOG("%s", said());
+	EXPECT_OUT("created buffer 2: /dev/hpage_map2 (6 MiB: 3 x 2 MiB huge pages");
+	HPM_EXPECT_POOL(&base, 2UL << 20, 3, "hpage-map create");
+
+	/* --device by id and by path, global or the command's */
+	EXPECT_EQ(0, cli("info", "--device", "2"))
+		TH_LOG("%s", said());
+	EXPECT_OUT("hpage_map: 6 MiB buffer of 3 x 2 MiB huge pages, ");
+	EXPECT_OUT("  device:     /dev/hpage_map2  char 10:");
+	EXPECT_EQ(0, cli("--device", "/dev/hpage_map2", "fill", "--pattern", "seed:5"))
+		TH_LOG("%s", said());
+	EXPECT_EQ(0, cli("verify", "-d", "2", "--pattern", "seed:5"))
+		TH_LOG("%s", said());
+	EXPECT_OUT("verified 6 MiB at offset 0");
+	/* another buffer, other memory */
+	EXPECT_EQ(1, cli("-d", "1", "verify", "--pattern", "seed:5"))
+		TH_LOG("%s", said());
+	EXPECT_EQ(0, cli("phys", "--device", "2"))
+		TH_LOG("%s", said());
+	EXPECT_EQ(0, cli("export", "--device", "/dev/hpage_map1"))
+		TH_LOG("%s", said());
+	EXPECT_OUT("exported 4 MiB at offset 0 of /dev/hpage_map1 as dma-buf fd ");
+	EXPECT_EQ(0, cli("share", "--device", "1"))
+		TH_LOG("%s", said());
+	EXPECT_OUT("its own open() of /dev/hpage_map1");
+	EXPECT_EQ(3, cli("fill", "--device", "5"))
+		TH_LOG("%s", said());
+	EXPECT_ERR("the hpage_map module has no buffer 5");
+
+	/* remove: refused while open, for a user, for an unknown id */
+	fd = open(HPAGE_MAP_DEVICE "2", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(3, cli("remove", "2"))
+		TH_LOG("%s", said());
+	EXPECT_ERR("hpage-map: remove: buffer 2 is in use (1 open file, 0 mappings, "
+		   "0 dma-bufs): close its fds, mappings and dma-bufs first");
+	close(fd);
+	EXPECT_EQ(3, cli_nobody("remove", "2"))
+		TH_LOG("%s", said());
+	EXPECT_ERR("removing a buffer needs root");
+	EXPECT_EQ(3, cli_nobody("create", "--nr-pages", "1"))
+		TH_LOG("%s", said());
+	EXPECT_ERR("adding a buffer needs root");
+	EXPECT_EQ(0, cli("remove", "/dev/hpage_map2"))
+		TH_LOG("%s", said());
+	EXPECT_OUT("removed buffer 2 (/dev/hpage_map2): its huge pages are back in the pool");
+	HPM_EXPECT_POOL(&base, 2UL << 20, 0, "hpage-map remove");
+	EXPECT_EQ(3, cli("remove", "2"))
+		TH_LOG("%s", said());
+	EXPECT_ERR("the hpage_map module has no buffer 2");
+
+	/* create: refusals take nothing */
+	p = hpm_pool_of(&base, 2UL << 20);
+	ASSERT_NE(NULL, p);
+	snprintf(nr, sizeof(nr), "%lld", p->free + 1);
+	EXPECT_EQ(3, cli("create", "--nr-pages", nr, "--page-size", "2M"))
+		TH_LOG("%s", said());
+	EXPECT_ERR("huge page pool has fewer than");
+	EXPECT_ERR("dmesg | grep hpage_map");
+	EXPECT_EQ(3, cli("create", "--nr-pages", "1", "--page-size", "3M"))
+		TH_LOG("%s", said());
+	EXPECT_ERR("this kernel has no 3 MiB huge pages");
+	EXPECT_EQ(2, cli("create"))
+		TH_LOG("%s", said());
+	HPM_EXPECT_POOL(&base, 2UL << 20, 0, "refused creates");
+
+	if (!access("/sys/devices/system/node/node1", F_OK)) {
+		EXPECT_EQ(0, cli("create", "--nr-pages", "1", "--page-size", "2M",
+				 "--node", "1"))
+			TH_LOG("%s", said());
+		EXPECT_OUT("created buffer 2: /dev/hpage_map2 (2 MiB: 1 x 2 MiB huge "
+			   "pages, NUMA node 1)");
+		EXPECT_EQ(0, cli("list"))
+			TH_LOG("%s", said());
+		EXPECT_OUT("  2  /dev/hpage_map2        2 MiB     2 MiB      1      1  ");
+	}
+	/* the unload counts every buffer's users */
+	fd = open(HPAGE_MAP_DEVICE "1", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(3, cli("unload"))
+		TH_LOG("%s", said());
+	EXPECT_ERR("hpage_map is in use (0 mappings, 1 open file, or dma-bufs)");
+	close(fd);
+	ASSERT_EQ(0, hpm_ensure_unloaded());
 }
 
 TEST(unload)

@@ -28,7 +28,14 @@
  *    hpagemap_sysfs_info() still describes the buffer;
  *  - hpagemap_export(): a dma-buf of the buffer or one page, mapped
  *    aligned by hpagemap_map_dmabuf() as a huge page mapping of the same
- *    memory; the module cannot be unloaded while it lives; errors.
+ *    memory; the module cannot be unloaded while it lives; errors;
+ *  - several buffers: nr_pages=2,2 gives two, hpagemap_list() and
+ *    hpagemap_open_id() see them with their own memory, counters and
+ *    parameters; hpagemap_add() / hpagemap_remove() take and give back
+ *    exactly their pages, ids are the lowest free, a remove is -EBUSY
+ *    while an fd, a mapping or a dma-buf exists, -ENODEV for an unknown id,
+ *    -EPERM for a user; buffer 0 can go too; numa_node= and a node given
+ *    to hpagemap_add() put every page on that node.
  */
 #include "hpm_test.h"
 
@@ -479,6 +486,216 @@ TEST(export_dmabuf)
 	EXPECT_EQ(0, hpagemap_unmap(buf, size));
 	EXPECT_EQ(0, hpagemap_unmap(dev, size));
 	close(fd);
+}
+
+/* Two 2M buffers of 2 pages each from the module parameters. */
+TEST(two_buffers_from_parameters)
+{
+	struct hpagemap_buffer bufs[8];
+	struct hpagemap_info info;
+	struct hpagemap *b0, *b1, *none = (struct hpagemap *)1;
+	struct hpm_counters base;
+	uint64_t phys0[2], phys1[2];
+	void *p0, *p1;
+	int n, dmabuf;
+
+	ASSERT_EQ(0, hpm_ensure_unloaded());
+	ASSERT_EQ(0, hpm_counters_read(&base));
+	ASSERT_EQ(0, hpagemap_pool_check(NULL, SZ_2M, 4, NULL, 0));
+	ASSERT_EQ(0, hpm_modprobe("nr_pages=2,2 page_size=2M,2M"));
+	HPM_EXPECT_POOL(&base, SZ_2M, 4, "a load of two buffers");
+
+	n = hpagemap_list(NULL, bufs, 8);
+	ASSERT_EQ(2, n);
+	for (int i = 0; i < n; i++) {
+		EXPECT_EQ((unsigned int)i, bufs[i].id);
+		EXPECT_EQ(2, bufs[i].nr_pages);
+		EXPECT_EQ(SZ_2M, bufs[i].page_size);
+		EXPECT_EQ(2 * SZ_2M, bufs[i].size);
+		EXPECT_EQ(0, bufs[i].open_files);
+		EXPECT_EQ(0, bufs[i].mappings);
+		EXPECT_EQ(0, bufs[i].dma_bufs);
+		EXPECT_EQ(0, bufs[i].hwpoisoned_pages);
+	}
+	EXPECT_STREQ(HPAGE_MAP_DEVICE, bufs[0].path);
+	EXPECT_STREQ(HPAGE_MAP_DEVICE "1", bufs[1].path);
+
+	ASSERT_EQ(0, hpagemap_open_id(&b0, 0, O_RDWR));
+	ASSERT_EQ(0, hpagemap_open_id(&b1, 1, O_RDWR));
+	EXPECT_EQ(0, hpagemap_id(b0));
+	EXPECT_EQ(1, hpagemap_id(b1));
+	EXPECT_EQ(2, hpagemap_nr_pages(b1));
+	ASSERT_EQ(0, hpagemap_get_info(b1, &info));
+	EXPECT_STREQ(HPAGE_MAP_DEVICE "1", info.path);
+	EXPECT_EQ(1, info.open_files);
+	EXPECT_EQ(2, info.param_nr_pages);
+	EXPECT_EQ((long long)SZ_2M, info.param_page_size);
+	ASSERT_EQ(0, hpagemap_sysfs_info_id(NULL, 1, &info));
+	EXPECT_EQ(2 * SZ_2M, info.size);
+	EXPECT_EQ(1, info.open_files);
+	EXPECT_TRUE(info.node_present);
+	EXPECT_EQ(-ENODEV, hpagemap_open_id(&none, 5, O_RDWR));
+	EXPECT_EQ(NULL, none);
+	EXPECT_EQ(-ENODEV, hpagemap_sysfs_info_id(NULL, 5, &info));
+
+	/* two buffers, two memories */
+	ASSERT_EQ(0, hpagemap_map(b0, 0, 0, PROT_READ | PROT_WRITE, &p0));
+	ASSERT_EQ(0, hpagemap_map(b1, 0, 0, PROT_READ | PROT_WRITE, &p1));
+	hpm_fill(p0, 2 * SZ_2M, 0, 10);
+	hpm_fill(p1, 2 * SZ_2M, 0, 11);
+	EXPECT_EQ(-1, hpm_check(p0, 2 * SZ_2M, 0, 10));
+	EXPECT_EQ(-1, hpm_check(p1, 2 * SZ_2M, 0, 11));
+	ASSERT_EQ(0, hpagemap_phys(b0, 0, 2, phys0));
+	ASSERT_EQ(0, hpagemap_phys(b1, 0, 2, phys1));
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++)
+			EXPECT_NE(phys0[i], phys1[j]);
+
+	/* each buffer counts its own users */
+	dmabuf = hpagemap_export(b1, 0, SZ_2M, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(dmabuf, 0);
+	ASSERT_EQ(2, hpagemap_list(NULL, bufs, 8));
+	EXPECT_EQ(1, bufs[0].open_files);
+	EXPECT_EQ(1, bufs[0].mappings);
+	EXPECT_EQ(0, bufs[0].dma_bufs);
+	EXPECT_EQ(1, bufs[1].open_files);
+	EXPECT_EQ(1, bufs[1].mappings);
+	EXPECT_EQ(1, bufs[1].dma_bufs);
+	close(dmabuf);
+	EXPECT_EQ(0, hpagemap_unmap(p0, 2 * SZ_2M));
+	EXPECT_EQ(0, hpagemap_unmap(p1, 2 * SZ_2M));
+	hpagemap_close(b0);
+	hpagemap_close(b1);
+
+	ASSERT_EQ(0, hpm_ensure_unloaded());
+	HPM_EXPECT_POOL(&base, SZ_2M, 0, "the unload of two buffers");
+}
+
+TEST(add_and_remove)
+{
+	struct hpagemap_buffer bufs[8];
+	struct hpm_counters base;
+	struct hpagemap_pool pool;
+	struct hpagemap *hp;
+	unsigned int id = 0, id2 = 0;
+	void *p;
+	int dmabuf;
+	pid_t pid;
+
+	ASSERT_EQ(0, hpm_ensure_unloaded());
+	ASSERT_EQ(0, hpm_modprobe("nr_pages=2 page_size=2M"));
+	ASSERT_EQ(0, hpm_counters_read(&base));
+
+	ASSERT_EQ(0, hpagemap_add(3, SZ_2M, -1, &id));
+	EXPECT_EQ(1, id);
+	HPM_EXPECT_POOL(&base, SZ_2M, 3, "an add of 3 pages");
+	ASSERT_EQ(2, hpagemap_list(NULL, bufs, 8));
+	EXPECT_EQ(1, bufs[1].id);
+	EXPECT_EQ(3, bufs[1].nr_pages);
+	EXPECT_EQ(SZ_2M, bufs[1].page_size);
+	/* page size 0: the default size (which may be 1G: a free page?) */
+	if (!hpagemap_pool_check(NULL, 0, 1, NULL, 0)) {
+		ASSERT_EQ(0, hpagemap_add(1, 0, -1, &id2));
+		ASSERT_EQ(0, hpagemap_buffer_info(NULL, id2, &bufs[0]));
+		EXPECT_EQ(hpagemap_default_page_size(NULL), bufs[0].page_size);
+	} else {
+		ASSERT_EQ(0, hpagemap_add(1, SZ_2M, -1, &id2));
+	}
+	EXPECT_EQ(2, id2);
+	/* ids: the lowest free one */
+	EXPECT_EQ(0, hpagemap_remove(1));
+	ASSERT_EQ(0, hpagemap_add(3, SZ_2M, -1, &id));
+	EXPECT_EQ(1, id);
+	EXPECT_EQ(0, hpagemap_remove(2));
+	HPM_EXPECT_POOL(&base, SZ_2M, 3, "add, remove, add");
+
+	/* busy while an fd, a mapping or a dma-buf is left */
+	ASSERT_EQ(0, hpagemap_open_id(&hp, 1, O_RDWR));
+	EXPECT_EQ(-EBUSY, hpagemap_remove(1));
+	EXPECT_NE(NULL, strstr(hpagemap_strerror(-EBUSY), "buffer in use"));
+	ASSERT_EQ(0, hpagemap_map(hp, 0, SZ_2M, PROT_READ, &p));
+	dmabuf = hpagemap_export(hp, 0, SZ_2M, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(dmabuf, 0);
+	hpagemap_close(hp);
+	EXPECT_EQ(-EBUSY, hpagemap_remove(1));
+	EXPECT_EQ(0, hpagemap_unmap(p, SZ_2M));
+	EXPECT_EQ(-EBUSY, hpagemap_remove(1));
+	close(dmabuf);
+	EXPECT_EQ(0, hpagemap_remove(1));
+	HPM_EXPECT_POOL(&base, SZ_2M, 0, "a remove");
+	EXPECT_EQ(-ENODEV, hpagemap_remove(1));
+	EXPECT_EQ(-ENODEV, hpagemap_remove(7));
+	EXPECT_NE(NULL, strstr(hpagemap_strerror(-ENODEV), "hpage-map list"));
+
+	/* refusals take nothing */
+	EXPECT_EQ(-EINVAL, hpagemap_add(0, SZ_2M, -1, &id));
+	EXPECT_EQ(-EINVAL, hpagemap_add(1, 3 << 20, -1, &id));
+	EXPECT_EQ(-EINVAL, hpagemap_add(1, SZ_2M, 999, &id));
+	ASSERT_EQ(0, hpagemap_pool_of(NULL, SZ_2M, &pool));
+	EXPECT_EQ(-ENOMEM, hpagemap_add(pool.free + 1, SZ_2M, -1, &id));
+	HPM_EXPECT_POOL(&base, SZ_2M, 0, "refused adds");
+	ASSERT_EQ(1, hpagemap_list(NULL, bufs, 8));
+
+	/* a user may neither add nor remove */
+	pid = hpm_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (become_nobody())
+			_exit(10);
+		if (hpagemap_add(1, SZ_2M, -1, &id) != -EPERM)
+			_exit(11);
+		_exit(hpagemap_remove(0) == -EPERM ? 0 : 12);
+	}
+	EXPECT_EQ(0, hpm_wait(pid));
+
+	/* buffer 0 too: then there is none, and all pages are back */
+	EXPECT_EQ(0, hpagemap_remove(0));
+	EXPECT_EQ(0, hpagemap_list(NULL, bufs, 8));
+	EXPECT_EQ(-ENODEV, hpagemap_open_id(&hp, 0, O_RDONLY));
+	HPM_EXPECT_POOL(&base, SZ_2M, -2, "the remove of buffer 0");
+	EXPECT_TRUE(hpagemap_module_loaded(NULL));
+	ASSERT_EQ(0, hpagemap_add(1, SZ_2M, -1, &id));
+	EXPECT_EQ(1, id);
+	ASSERT_EQ(0, hpm_ensure_unloaded());
+}
+
+/* numa_node=0,1 and a node for hpagemap_add(): every page there (numa profile). */
+TEST(buffers_per_node)
+{
+	struct hpagemap_pool before[64], after[64];
+	struct hpagemap_buffer bufs[8];
+	unsigned int id = 0;
+	int n;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "one NUMA node");
+	ASSERT_EQ(0, hpm_ensure_unloaded());
+	n = hpagemap_pools(NULL, before, 64);
+	ASSERT_GT(n, 0);
+	for (int node = 0; node < 2; node++) {
+		const struct hpagemap_pool *p = find_pool(before, n, SZ_2M, node);
+
+		ASSERT_NE(NULL, p);
+		if (p->free < 4)
+			SKIP(return, "node %d has %lld free 2M pages, 4 needed",
+			     node, p->free);
+	}
+	ASSERT_EQ(0, hpm_modprobe("nr_pages=2,2 page_size=2M,2M numa_node=0,1"));
+	ASSERT_EQ(2, hpagemap_list(NULL, bufs, 8));
+	EXPECT_EQ(0, bufs[0].numa_node);
+	EXPECT_EQ(1, bufs[1].numa_node);
+	ASSERT_EQ(0, hpagemap_add(2, SZ_2M, 1, &id));
+	ASSERT_EQ(0, hpagemap_buffer_info(NULL, id, &bufs[2]));
+	EXPECT_EQ(1, bufs[2].numa_node);
+	ASSERT_EQ(n, hpagemap_pools(NULL, after, 64));
+	EXPECT_EQ(2, find_pool(before, n, SZ_2M, 0)->free -
+		     find_pool(after, n, SZ_2M, 0)->free);
+	EXPECT_EQ(4, find_pool(before, n, SZ_2M, 1)->free -
+		     find_pool(after, n, SZ_2M, 1)->free);
+	/* strict: short on node 1 is ENOMEM, whatever node 0 has */
+	EXPECT_EQ(-ENOMEM, hpagemap_add(find_pool(after, n, SZ_2M, 1)->free + 1,
+					SZ_2M, 1, &id));
+	ASSERT_EQ(0, hpm_ensure_unloaded());
 }
 
 /* Last: unloading gives every page back to the pools the library sees. */
