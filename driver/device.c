@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * device.c - /dev/hpage_map: open, mmap and the lifetime of its mappings
+ * device.c - a buffer's device: open, mmap, its users and the lifetime of
+ * its mappings
  *
  * Mapping the device maps the internal hugetlbfs file instead (the same
  * move ipc/shm.c makes for SysV hugepage segments): the VMA's vm_file
@@ -20,11 +21,11 @@
 #include "hpage_map_internal.h"
 
 /*
- * While any VMA maps the pool, the module must stay: the VMAs' vm_ops live
+ * While any VMA maps a pool, the module must stay: the VMAs' vm_ops live
  * here.  A mapping outlives the fd it was made from (and is copied by fork,
  * split by munmap, moved by mremap), and the file's .owner only covers open
  * fds.  So the VMAs together hold one reference to vma_pin, an anonymous
- * file whose f_op->owner is this module.  The last VMA's close drops it
+ * file whose f_op->owner is this module (one per buffer).  The last VMA's close drops it
  * with fput(), and the module reference goes in core code (__fput(), run
  * later from task work or a workqueue), never while module text is still
  * running: a plain module_put() at the end of ->close would leave a window
@@ -40,7 +41,7 @@ static int hpm_vma_pin_first(struct hpage_map *hpm)
 	struct file *pin;
 	int ret = 0;
 
-	mutex_lock(&hpm->vma_lock);
+	mutex_lock(&hpm->lock);
 	if (!hpm->nr_vmas) {
 		pin = anon_inode_getfile("[hpage_map-vmas]", &hpm_vma_pin_fops,
 					 NULL, O_RDONLY);
@@ -52,45 +53,55 @@ static int hpm_vma_pin_first(struct hpage_map *hpm)
 	}
 	WRITE_ONCE(hpm->nr_vmas, hpm->nr_vmas + 1);
 out:
-	mutex_unlock(&hpm->vma_lock);
+	mutex_unlock(&hpm->lock);
 	return ret;
 }
 
 /* A VMA copied from one of ours (fork, split, mremap): the pin exists. */
 static void hpm_vma_pin_copy(struct hpage_map *hpm)
 {
-	mutex_lock(&hpm->vma_lock);
+	mutex_lock(&hpm->lock);
 	WRITE_ONCE(hpm->nr_vmas, hpm->nr_vmas + 1);
-	mutex_unlock(&hpm->vma_lock);
+	mutex_unlock(&hpm->lock);
 }
 
 static void hpm_vma_pin_put(struct hpage_map *hpm)
 {
 	struct file *pin = NULL;
 
-	mutex_lock(&hpm->vma_lock);
+	mutex_lock(&hpm->lock);
 	WRITE_ONCE(hpm->nr_vmas, hpm->nr_vmas - 1);
 	if (!hpm->nr_vmas) {
 		pin = hpm->vma_pin;
 		hpm->vma_pin = NULL;
 	}
-	mutex_unlock(&hpm->vma_lock);
+	mutex_unlock(&hpm->lock);
 	if (pin)
 		fput(pin);
 }
 
+/* hugetlb owns vm_private_data; the VMA's file is the buffer's own. */
+static struct hpage_map *hpm_vma_buffer(struct vm_area_struct *vma)
+{
+	return vma->vm_file->private_data;
+}
+
 static void hpm_vm_open(struct vm_area_struct *vma)
 {
-	if (hpage_map.hugetlb_vm_ops->open)
-		hpage_map.hugetlb_vm_ops->open(vma);
-	hpm_vma_pin_copy(&hpage_map);
+	struct hpage_map *hpm = hpm_vma_buffer(vma);
+
+	if (hpm->hugetlb_vm_ops->open)
+		hpm->hugetlb_vm_ops->open(vma);
+	hpm_vma_pin_copy(hpm);
 }
 
 static void hpm_vm_close(struct vm_area_struct *vma)
 {
-	if (hpage_map.hugetlb_vm_ops->close)
-		hpage_map.hugetlb_vm_ops->close(vma);
-	hpm_vma_pin_put(&hpage_map);
+	struct hpage_map *hpm = hpm_vma_buffer(vma);
+
+	if (hpm->hugetlb_vm_ops->close)
+		hpm->hugetlb_vm_ops->close(vma);
+	hpm_vma_pin_put(hpm);
 }
 
 /*
@@ -110,18 +121,18 @@ static int hpm_vm_ops_set(struct hpage_map *hpm, struct vm_area_struct *vma)
 {
 	void *ops;
 
-	mutex_lock(&hpm->vma_lock);
+	mutex_lock(&hpm->lock);
 	if (!hpm->vm_ops) {
 		ops = kmalloc(sizeof(*vma->vm_ops), GFP_KERNEL);
 		if (!ops) {
-			mutex_unlock(&hpm->vma_lock);
+			mutex_unlock(&hpm->lock);
 			return -ENOMEM;
 		}
 		hpm_ops_fill(ops, vma->vm_ops);
 		hpm->hugetlb_vm_ops = vma->vm_ops;
 		hpm->vm_ops = ops;
 	}
-	mutex_unlock(&hpm->vma_lock);
+	mutex_unlock(&hpm->lock);
 	vma->vm_ops = hpm->vm_ops;
 	return 0;
 }
@@ -136,16 +147,42 @@ static int hpm_call_mmap(struct file *file, struct vm_area_struct *vma)
 #endif
 }
 
+static struct hpage_map *hpm_file_buffer(struct file *file)
+{
+	/* misc_open() points private_data at the miscdevice. */
+	return container_of(file->private_data, struct hpage_map, misc);
+}
+
 static int hpm_open(struct inode *inode, struct file *file)
 {
-	atomic_inc(&hpage_map.nr_open);
-	return 0;
+	struct hpage_map *hpm = hpm_file_buffer(file);
+	int ret = 0;
+
+	mutex_lock(&hpm->lock);
+	if (hpm->removed)
+		ret = -ENODEV;
+	else
+		WRITE_ONCE(hpm->nr_open, hpm->nr_open + 1);
+	mutex_unlock(&hpm->lock);
+	return ret;
 }
 
 static int hpm_release(struct inode *inode, struct file *file)
 {
-	atomic_dec(&hpage_map.nr_open);
+	struct hpage_map *hpm = hpm_file_buffer(file);
+
+	mutex_lock(&hpm->lock);
+	WRITE_ONCE(hpm->nr_open, hpm->nr_open - 1);
+	mutex_unlock(&hpm->lock);
 	return 0;
+}
+
+/* A dma-buf exported (+1) or released (-1). */
+void hpm_dmabuf_count(struct hpage_map *hpm, int delta)
+{
+	mutex_lock(&hpm->lock);
+	WRITE_ONCE(hpm->nr_dmabufs, hpm->nr_dmabufs + delta);
+	mutex_unlock(&hpm->lock);
 }
 
 static unsigned long hpm_get_unmapped_area(struct file *file,
@@ -154,7 +191,7 @@ static unsigned long hpm_get_unmapped_area(struct file *file,
 					   unsigned long pgoff,
 					   unsigned long flags)
 {
-	struct file *pool_file = hpage_map.pool.file;
+	struct file *pool_file = hpm_file_buffer(file)->pool.file;
 
 	/* hugetlbfs picks a huge-page-aligned address and checks the length. */
 	return pool_file->f_op->get_unmapped_area(pool_file, addr, len, pgoff,
@@ -182,8 +219,8 @@ static int hpm_check_range(const struct hpm_pool *pool,
 }
 
 /**
- * hpm_map_pool - make @vma a hugetlb mapping of the pool
- * @hpm:	the device
+ * hpm_map_pool - make @vma a hugetlb mapping of a buffer's pool
+ * @hpm:	the buffer
  * @vma:	a new VMA; vm_pgoff is the offset into the pool
  *
  * For mmap of /dev/hpage_map and of its dma-bufs.
@@ -225,7 +262,7 @@ err_unpin:
 
 static int hpm_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	return hpm_map_pool(&hpage_map, vma);
+	return hpm_map_pool(hpm_file_buffer(file), vma);
 }
 
 static const struct file_operations hpm_fops = {
@@ -239,57 +276,81 @@ static const struct file_operations hpm_fops = {
 	.llseek = noop_llseek,
 };
 
+static struct hpage_map *hpm_dev_buffer(struct device *dev)
+{
+	/* The misc core makes the miscdevice the device's driver data. */
+	return container_of(dev_get_drvdata(dev), struct hpage_map, misc);
+}
+
 /* The driver's own view; the pool itself is in /sys/kernel/mm/hugepages. */
+static ssize_t id_show(struct device *dev, struct device_attribute *attr,
+		       char *buf)
+{
+	return sysfs_emit(buf, "%u\n", hpm_dev_buffer(dev)->id);
+}
+static DEVICE_ATTR_RO(id);
+
 static ssize_t nr_pages_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", hpage_map.pool.nr_pages);
+	return sysfs_emit(buf, "%lu\n", hpm_dev_buffer(dev)->pool.nr_pages);
 }
 static DEVICE_ATTR_RO(nr_pages);
 
 static ssize_t page_size_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", hpage_map.pool.page_size);
+	return sysfs_emit(buf, "%lu\n", hpm_dev_buffer(dev)->pool.page_size);
 }
 static DEVICE_ATTR_RO(page_size);
 
 static ssize_t size_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", hpm_pool_bytes(&hpage_map.pool));
+	return sysfs_emit(buf, "%llu\n", hpm_pool_bytes(&hpm_dev_buffer(dev)->pool));
 }
 static DEVICE_ATTR_RO(size);
 
 static ssize_t numa_node_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
-	return sysfs_emit(buf, "%d\n", hpage_map.pool.numa_node);
+	return sysfs_emit(buf, "%d\n", hpm_dev_buffer(dev)->pool.numa_node);
 }
 static DEVICE_ATTR_RO(numa_node);
 
 static ssize_t mappings_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(hpage_map.nr_vmas));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(hpm_dev_buffer(dev)->nr_vmas));
 }
 static DEVICE_ATTR_RO(mappings);
 
 static ssize_t open_files_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%d\n", atomic_read(&hpage_map.nr_open));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(hpm_dev_buffer(dev)->nr_open));
 }
 static DEVICE_ATTR_RO(open_files);
+
+static ssize_t dma_bufs_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(hpm_dev_buffer(dev)->nr_dmabufs));
+}
+static DEVICE_ATTR_RO(dma_bufs);
 
 static ssize_t hwpoisoned_pages_show(struct device *dev,
 				     struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", hpm_pool_nr_poisoned(&hpage_map.pool));
+	return sysfs_emit(buf, "%lu\n",
+			  hpm_pool_nr_poisoned(&hpm_dev_buffer(dev)->pool));
 }
 static DEVICE_ATTR_RO(hwpoisoned_pages);
 
 static struct attribute *hpm_attrs[] = {
+	&dev_attr_id.attr,
+	&dev_attr_dma_bufs.attr,
 	&dev_attr_hwpoisoned_pages.attr,
 	&dev_attr_nr_pages.attr,
 	&dev_attr_page_size.attr,
@@ -304,16 +365,38 @@ ATTRIBUTE_GROUPS(hpm);
 int hpm_device_register(struct hpage_map *hpm)
 {
 	hpm->misc.minor = MISC_DYNAMIC_MINOR;
-	hpm->misc.name = HPM_NAME;
+	hpm->misc.name = hpm->name;
 	hpm->misc.fops = &hpm_fops;
 	hpm->misc.groups = hpm_groups;
 	hpm->misc.mode = 0600;
+	hpm->pool.file->private_data = hpm;
 	return misc_register(&hpm->misc);
+}
+
+/**
+ * hpm_device_retire - let a buffer have no new users, if it has none
+ * @hpm:	the buffer
+ *
+ * Return: 0, after which no open, mapping or export of it can succeed;
+ * -EBUSY while an fd, a mapping or a dma-buf of it exists.
+ */
+int hpm_device_retire(struct hpage_map *hpm)
+{
+	int ret = 0;
+
+	mutex_lock(&hpm->lock);
+	if (hpm->nr_open || hpm->nr_vmas || hpm->nr_dmabufs)
+		ret = -EBUSY;
+	else
+		hpm->removed = true;
+	mutex_unlock(&hpm->lock);
+	return ret;
 }
 
 void hpm_device_unregister(struct hpage_map *hpm)
 {
 	misc_deregister(&hpm->misc);
-	/* No VMA is left: each held the module. */
+	/* No VMA is left: each counted as a user. */
 	kfree(hpm->vm_ops);
+	hpm->vm_ops = NULL;
 }

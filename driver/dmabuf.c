@@ -2,10 +2,11 @@
 /*
  * dmabuf.c - export a range of the pool as a dma-buf
  *
- * The dma-buf is backed by the pool's own pinned pages, so importers,
- * /dev/hpage_map mappings and mmap of the dma-buf all see one memory.
- * A dma-buf holds a module reference (exp_info.owner), so the pages stay
- * owned by the driver until its last fd and attachment are gone.
+ * The dma-buf is backed by the buffer's own pinned pages, so importers,
+ * mappings of the device and mmap of the dma-buf all see one memory.
+ * A dma-buf holds a module reference (exp_info.owner) and counts as a user
+ * of its buffer, so the pages stay owned by the driver until its last fd
+ * and attachment are gone.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,7 +30,7 @@ MODULE_IMPORT_NS("DMA_BUF");
 
 /**
  * struct hpm_export - one exported range
- * @hpm:		the device whose pages back it
+ * @hpm:		the buffer whose pages back it
  * @first:		index of its first huge page in the pool
  * @nr_pages:		its number of huge pages
  * @writable:		exported O_RDWR: devices and mappings may write
@@ -330,7 +331,7 @@ static int hpm_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 			page_size))
 		return hpm_dmabuf_remap(exp, vma);
 
-	/* Aligned: a real hugetlb mapping of the pool, as /dev/hpage_map. */
+	/* Aligned: a real hugetlb mapping of the pool, as the device's. */
 	vma->vm_pgoff += exp->first * (page_size >> PAGE_SHIFT);
 	return hpm_map_pool(exp->hpm, vma);
 }
@@ -367,6 +368,7 @@ static void hpm_dmabuf_release(struct dma_buf *dmabuf)
 {
 	struct hpm_export *exp = dmabuf->priv;
 
+	hpm_dmabuf_count(exp->hpm, -1);
 	mutex_destroy(&exp->lock);
 	kfree(exp);
 }
@@ -403,7 +405,7 @@ static const struct dma_buf_ops hpm_dmabuf_ro_ops = {
 
 /**
  * hpm_dmabuf_export - export huge pages of the pool as a dma-buf fd
- * @hpm:	the device
+ * @hpm:	the buffer
  * @first:	index of the first huge page
  * @nr_pages:	number of huge pages, within the pool
  * @flags:	O_RDONLY or O_RDWR, and O_CLOEXEC for the fd
@@ -444,6 +446,8 @@ int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
 		kfree(exp);
 		return PTR_ERR(dmabuf);
 	}
+	/* Released from here on by hpm_dmabuf_release(). */
+	hpm_dmabuf_count(hpm, 1);
 
 	fd = get_unused_fd_flags(flags & O_CLOEXEC);
 	if (fd < 0) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ioctl.c - the ioctls of /dev/hpage_map (uapi/hpage_map.h)
+ * ioctl.c - the ioctls of a buffer's device (uapi/hpage_map.h)
  *
  * Structures hold only fixed-size fields, so 32-bit callers use the same
  * code through compat_ptr_ioctl().  Reserved fields and flags must be 0, so
@@ -16,9 +16,10 @@
 
 #include "hpage_map_internal.h"
 
-static long hpm_ioctl_get_info(const struct hpm_pool *pool,
+static long hpm_ioctl_get_info(const struct hpage_map *hpm,
 			       struct hpage_map_info __user *uinfo)
 {
+	const struct hpm_pool *pool = &hpm->pool;
 	struct hpage_map_info info;
 
 	/* Zeroed whole: no stack bytes reach user space. */
@@ -27,6 +28,7 @@ static long hpm_ioctl_get_info(const struct hpm_pool *pool,
 	info.page_size = pool->page_size;
 	info.nr_pages = pool->nr_pages;
 	info.numa_node = pool->numa_node;
+	info.id = hpm->id;
 	if (copy_to_user(uinfo, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
@@ -109,15 +111,17 @@ static long hpm_ioctl_export_dmabuf(struct file *file, struct hpage_map *hpm,
 
 long hpm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct hpage_map *hpm = container_of(file->private_data,
+					     struct hpage_map, misc);
 	void __user *argp = (void __user *)arg;
 
 	switch (cmd) {
 	case HPAGE_MAP_IOC_GET_INFO:
-		return hpm_ioctl_get_info(&hpage_map.pool, argp);
+		return hpm_ioctl_get_info(hpm, argp);
 	case HPAGE_MAP_IOC_GET_PAGES:
-		return hpm_ioctl_get_pages(&hpage_map.pool, argp);
+		return hpm_ioctl_get_pages(&hpm->pool, argp);
 	case HPAGE_MAP_IOC_EXPORT_DMABUF:
-		return hpm_ioctl_export_dmabuf(file, &hpage_map, argp);
+		return hpm_ioctl_export_dmabuf(file, hpm, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -10,12 +10,16 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs_context.h>
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
 #include <linux/hugetlb.h>
 #include <linux/mount.h>
+#include <linux/nodemask.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include "hpage_map_internal.h"
 
@@ -70,7 +74,7 @@ static int hpm_page_sizes_read(struct hpm_page_sizes *sizes)
 	return ret;
 }
 
-static bool hpm_page_size_supported(unsigned long page_size)
+static bool hpm_page_size_supported(const char *name, unsigned long page_size)
 {
 	struct hpm_page_sizes sizes;
 	char list[HPM_MAX_SIZES * 12] = "";
@@ -91,13 +95,14 @@ static bool hpm_page_size_supported(unsigned long page_size)
 			scnprintf(list + strlen(list), sizeof(list) - strlen(list),
 				  " %luM", kb / SZ_1K);
 	}
-	pr_err("page_size=%lu is not a huge page size of this kernel; supported:%s\n",
-	       page_size, list);
+	pr_err("/dev/%s: page_size=%lu is not a huge page size of this kernel; supported:%s\n",
+	       name, page_size, list);
 	return false;
 }
 
 /* A private hugetlbfs instance: no user can reach it through a path. */
-static int hpm_pool_mount(struct hpm_pool *pool, unsigned long page_size)
+static int hpm_pool_mount(struct hpm_pool *pool, const char *name,
+			  unsigned long page_size)
 {
 	struct file_system_type *type;
 	struct fs_context *fc;
@@ -105,7 +110,7 @@ static int hpm_pool_mount(struct hpm_pool *pool, unsigned long page_size)
 	char value[24];
 	int ret;
 
-	if (page_size && !hpm_page_size_supported(page_size))
+	if (page_size && !hpm_page_size_supported(name, page_size))
 		return -EINVAL;
 
 	/*
@@ -142,17 +147,74 @@ static int hpm_pool_mount(struct hpm_pool *pool, unsigned long page_size)
 	return 0;
 }
 
-static void hpm_pool_report_short(struct hstate *h, unsigned long needed,
-				  unsigned long free, unsigned long total)
+static void hpm_pool_report_short(const struct hpm_pool *pool,
+				  struct hstate *h, unsigned long free,
+				  unsigned long total)
 {
-	unsigned long kb = huge_page_size(h) / SZ_1K;
+	unsigned long kb = huge_page_size(h) / SZ_1K, needed = pool->nr_pages;
 
 	if (free >= needed)
-		pr_err("cannot preallocate %lu huge pages of %lu kB: %lu are free, but too few outside ZONE_MOVABLE and CMA (movablecore=, kernelcore=, hugetlb_cma=, hotplugged memory), and only those can stay pinned; grow the pool: echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages\n",
-		       needed, kb, free, total + needed, kb);
+		pr_err("/dev/%s: cannot preallocate %lu huge pages of %lu kB: %lu are free, but too few outside ZONE_MOVABLE and CMA (movablecore=, kernelcore=, hugetlb_cma=, hotplugged memory), and only those can stay pinned; grow the pool: echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages\n",
+		       pool->name, needed, kb, free, total + needed, kb);
 	else
-		pr_err("cannot preallocate %lu huge pages of %lu kB: %lu free; grow the pool: echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages\n",
-		       needed, kb, free, total + needed - free, kb);
+		pr_err("/dev/%s: cannot preallocate %lu huge pages of %lu kB: %lu free; grow the pool: echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages\n",
+		       pool->name, needed, kb, free, total + needed - free, kb);
+}
+
+/*
+ * @held of the node's pages are the pool's own at this moment (about to be
+ * given back): the node lacks pages that can be pinned.
+ */
+static void hpm_pool_report_node_short(const struct hpm_pool *pool,
+				       struct hstate *h, unsigned long held)
+{
+	unsigned long kb = huge_page_size(h) / SZ_1K, needed = pool->nr_pages;
+	int node = pool->numa_node;
+	unsigned long total = READ_ONCE(h->nr_huge_pages_node[node]);
+	unsigned long free = READ_ONCE(h->free_huge_pages_node[node]) + held;
+	unsigned long more = needed > free ? needed - free : needed - held;
+
+	pr_err("/dev/%s: cannot preallocate %lu huge pages of %lu kB on node %d: %lu free there (only pages outside ZONE_MOVABLE and CMA count); grow its pool: echo %lu > /sys/devices/system/node/node%d/hugepages/hugepages-%lukB/nr_hugepages\n",
+	       pool->name, needed, kb, node, free, total + more, node, kb);
+}
+
+static long hpm_pool_fallocate(void *arg)
+{
+	struct hpm_pool *pool = arg;
+	unsigned int pin_flags;
+	long ret;
+
+	pin_flags = memalloc_pin_save();
+	ret = vfs_fallocate(pool->file, 0, 0, hpm_pool_bytes(pool));
+	memalloc_pin_restore(pin_flags);
+	return ret;
+}
+
+/*
+ * hugetlb takes a page for a file from the nodes the allocating task's
+ * memory policy names, by default the node of the CPU it runs on first and
+ * then the others.  A worker on a CPU of the wanted node (with no policy
+ * and no cpuset of its own) gets that node's pages first, whoever asks; a
+ * node without CPUs can only be had under the caller's own policy
+ * (numactl --membind).  hpm_pool_check_node() verifies the outcome.
+ */
+static long hpm_pool_fallocate_on(struct hpm_pool *pool)
+{
+	long ret;
+	int cpu;
+
+	if (pool->numa_node == NUMA_NO_NODE)
+		return hpm_pool_fallocate(pool);
+	/* The CPU stays online until the work is done. */
+	cpus_read_lock();
+	cpu = cpumask_any_and(cpumask_of_node(pool->numa_node),
+			      cpu_online_mask);
+	if (cpu < nr_cpu_ids)
+		ret = work_on_cpu(cpu, hpm_pool_fallocate, pool);
+	else
+		ret = hpm_pool_fallocate(pool);
+	cpus_read_unlock();
+	return ret;
 }
 
 /*
@@ -169,25 +231,35 @@ static void hpm_pool_report_short(struct hstate *h, unsigned long needed,
 static int hpm_pool_fill(struct hpm_pool *pool)
 {
 	struct hstate *h = hstate_inode(file_inode(pool->file));
+	int node = pool->numa_node;
 	unsigned long free, total;
-	unsigned int pin_flags;
-	int ret;
+	long ret;
 
 	/* Counted before: a failed fallocate holds pages until it is closed. */
 	free = READ_ONCE(h->free_huge_pages) - READ_ONCE(h->resv_huge_pages);
 	total = READ_ONCE(h->nr_huge_pages);
+	/* More than all memory: no pool can ever hold it. */
+	if (pool->nr_pages > totalram_pages() >> huge_page_order(h)) {
+		hpm_pool_report_short(pool, h, free, total);
+		return -ENOMEM;
+	}
+	/* Short on the node: take nothing, not even for a moment elsewhere. */
+	if (node != NUMA_NO_NODE &&
+	    READ_ONCE(h->free_huge_pages_node[node]) < pool->nr_pages &&
+	    free >= pool->nr_pages) {
+		hpm_pool_report_node_short(pool, h, 0);
+		return -ENOMEM;
+	}
 
-	pin_flags = memalloc_pin_save();
-	ret = vfs_fallocate(pool->file, 0, 0, hpm_pool_bytes(pool));
-	memalloc_pin_restore(pin_flags);
+	ret = hpm_pool_fallocate_on(pool);
 	if (ret == -ENOSPC) {
-		hpm_pool_report_short(h, pool->nr_pages, free, total);
+		hpm_pool_report_short(pool, h, free, total);
 		return -ENOMEM;
 	}
 	/* -EINTR: the loader was killed, nothing to tell it. */
 	if (ret && ret != -EINTR)
-		pr_err("preallocating %lu huge pages failed: %d\n",
-		       pool->nr_pages, ret);
+		pr_err("/dev/%s: preallocating %lu huge pages failed: %ld\n",
+		       pool->name, pool->nr_pages, ret);
 	return ret;
 }
 
@@ -227,7 +299,8 @@ static int hpm_pool_pin(struct hpm_pool *pool)
 	if (n == pool->nr_pages)
 		return 0;
 
-	pr_err("found %lu of %lu preallocated huge pages\n", n, pool->nr_pages);
+	pr_err("/dev/%s: found %lu of %lu preallocated huge pages\n",
+	       pool->name, n, pool->nr_pages);
 	while (n)
 		folio_put(pool->folios[--n]);
 	kvfree(pool->folios);
@@ -244,6 +317,39 @@ static int hpm_pool_node(const struct hpm_pool *pool)
 		if (folio_nid(pool->folios[i]) != node)
 			return NUMA_NO_NODE;
 	return node;
+}
+
+/* A buffer asked for on a node has every page there, or is not made. */
+static int hpm_pool_check_node(struct hpm_pool *pool)
+{
+	struct hstate *h = hstate_inode(file_inode(pool->file));
+	unsigned long i, on_node = 0;
+	int node = pool->numa_node;
+
+	if (node == NUMA_NO_NODE) {
+		pool->numa_node = hpm_pool_node(pool);
+		return 0;
+	}
+	for (i = 0; i < pool->nr_pages; i++)
+		on_node += folio_nid(pool->folios[i]) == node;
+	if (on_node == pool->nr_pages)
+		return 0;
+	if (cpumask_intersects(cpumask_of_node(node), cpu_online_mask))
+		hpm_pool_report_node_short(pool, h, on_node);
+	else
+		pr_err("/dev/%s: node %d has no online CPU, so its pages only go to a loader whose memory policy binds it there: run it under numactl --membind=%d\n",
+		       pool->name, node, node);
+	return -ENOMEM;
+}
+
+static void hpm_pool_unpin(struct hpm_pool *pool)
+{
+	unsigned long i;
+
+	for (i = 0; i < pool->nr_pages; i++)
+		folio_put(pool->folios[i]);
+	kvfree(pool->folios);
+	pool->folios = NULL;
 }
 
 /* Every new open of the internal file, whatever path it came by. */
@@ -279,27 +385,64 @@ static void hpm_pool_seal(struct hpm_pool *pool)
 	inode_unlock(inode);
 }
 
-int hpm_pool_create(struct hpm_pool *pool, unsigned long nr_pages,
-		    unsigned long page_size)
+/* An online node with memory, or NUMA_NO_NODE for anywhere. */
+static int hpm_pool_node_valid(const char *name, int node)
+{
+	if (node == NUMA_NO_NODE)
+		return 0;
+	if (node < 0 || node >= MAX_NUMNODES || !node_online(node)) {
+		pr_err("/dev/%s: numa_node=%d is not an online node: give one of %*pbl, or -1 for any\n",
+		       name, node, nodemask_pr_args(&node_states[N_ONLINE]));
+		return -EINVAL;
+	}
+	if (!node_state(node, N_MEMORY)) {
+		pr_err("/dev/%s: node %d has no memory: give one of %*pbl, or -1 for any\n",
+		       name, node, nodemask_pr_args(&node_states[N_MEMORY]));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * hpm_pool_create - take a buffer's huge pages from the system's pool
+ * @pool:	the pool to fill in
+ * @name:	the buffer's device name: the internal file's name, and the
+ *		log's; must outlive the pool
+ * @nr_pages:	number of huge pages, at least 1
+ * @page_size:	huge page size in bytes, 0 for the system's default
+ * @numa_node:	node every page must be on, or NUMA_NO_NODE
+ *
+ * Return: 0, or a negative errno with the pool untouched: -EINVAL for a
+ * page size or node that cannot be had, -ENOMEM if the pool is short.
+ */
+int hpm_pool_create(struct hpm_pool *pool, const char *name,
+		    unsigned long nr_pages, unsigned long page_size,
+		    int numa_node)
 {
 	struct file *file;
 	int ret;
 
-	ret = hpm_pool_mount(pool, page_size);
+	ret = hpm_pool_node_valid(name, numa_node);
 	if (ret)
 		return ret;
+	ret = hpm_pool_mount(pool, name, page_size);
+	if (ret)
+		return ret;
+	pool->name = name;
 	pool->nr_pages = nr_pages;
+	pool->numa_node = numa_node;
 
 	/*
 	 * A named file (not an O_TMPFILE) so that /proc/PID/maps shows
-	 * "/hpage_map" for every mapping; the mount is reachable by no path,
-	 * so the name gives nobody a way in.
+	 * "/<device name>" for every mapping; the mount is reachable by no
+	 * path, so the name gives nobody a way in.
 	 */
-	file = file_open_root_mnt(pool->mnt, HPM_NAME,
+	file = file_open_root_mnt(pool->mnt, name,
 				  O_RDWR | O_CREAT | O_EXCL | O_LARGEFILE, 0600);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		pr_err("cannot create the internal hugetlbfs file: %d\n", ret);
+		pr_err("/dev/%s: cannot create the internal hugetlbfs file: %d\n",
+		       name, ret);
 		/*
 		 * hugetlbfs reports any failure to make an inode as -ENOSPC;
 		 * on an instance without size or inode limits that is memory.
@@ -316,10 +459,14 @@ int hpm_pool_create(struct hpm_pool *pool, unsigned long nr_pages,
 	ret = hpm_pool_pin(pool);
 	if (ret)
 		goto err_file;
+	ret = hpm_pool_check_node(pool);
+	if (ret)
+		goto err_unpin;
 	hpm_pool_seal(pool);
-	pool->numa_node = hpm_pool_node(pool);
 	return 0;
 
+err_unpin:
+	hpm_pool_unpin(pool);
 err_file:
 	/* Closing the file and the mount frees whatever fallocate took. */
 	fput(pool->file);
@@ -368,8 +515,8 @@ int hpm_pool_check_poison(const struct hpm_pool *pool, unsigned long first,
 
 	if (bad < 0)
 		return 0;
-	pr_warn_ratelimited("huge page %ld of the buffer has a memory error: %s refused\n",
-			    bad, what);
+	pr_warn_ratelimited("/dev/%s: huge page %ld has a memory error: %s refused\n",
+			    pool->name, bad, what);
 	return -EHWPOISON;
 }
 
@@ -384,15 +531,13 @@ unsigned long hpm_pool_nr_poisoned(const struct hpm_pool *pool)
 
 void hpm_pool_destroy(struct hpm_pool *pool)
 {
-	unsigned long i, poisoned = hpm_pool_nr_poisoned(pool);
+	unsigned long poisoned = hpm_pool_nr_poisoned(pool);
 
 	/* memory_failure() holds a reference of its own on each: never reused. */
 	if (poisoned)
-		pr_warn("%lu huge pages had memory errors: the kernel keeps them, so HugePages_Free stays short by as many\n",
-			poisoned);
-	for (i = 0; i < pool->nr_pages; i++)
-		folio_put(pool->folios[i]);
-	kvfree(pool->folios);
+		pr_warn("/dev/%s: %lu huge pages had memory errors: the kernel keeps them, so HugePages_Free stays short by as many\n",
+			pool->name, poisoned);
+	hpm_pool_unpin(pool);
 	/*
 	 * The last reference to the mount goes with the file; unmounting
 	 * the private instance evicts the file and returns every page to the
