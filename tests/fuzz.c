@@ -1198,15 +1198,15 @@ static void op_get_info(void)
 	EXPECT_OK(ret, err);
 	if (!ret && (info->size != ep.size || info->page_size != ep.ps ||
 		     info->nr_pages != ep.nr || info->numa_node != ep.numa_node ||
-		     info->flags || info->reserved[0] || info->reserved[1] ||
-		     info->reserved[2] || info->reserved[3]))
-		fz_violation("GET_INFO: size %llu page_size %llu nr %llu node %d flags %u reserved %llx %llx %llx %llx",
+		     info->flags || info->id || info->reserved32 ||
+		     info->reserved[0] || info->reserved[1] || info->reserved[2]))
+		fz_violation("GET_INFO: size %llu page_size %llu nr %llu node %d flags %u id %u reserved %x %llx %llx %llx",
 			     (unsigned long long)info->size, (unsigned long long)info->page_size,
 			     (unsigned long long)info->nr_pages, info->numa_node, info->flags,
+			     info->id, info->reserved32,
 			     (unsigned long long)info->reserved[0],
 			     (unsigned long long)info->reserved[1],
-			     (unsigned long long)info->reserved[2],
-			     (unsigned long long)info->reserved[3]);
+			     (unsigned long long)info->reserved[2]);
 }
 
 static uint64_t fz_boundary(uint64_t n)

@@ -277,13 +277,15 @@ static inline bool hpm_size_supported(unsigned long page_size)
 }
 
 /*
- * Compare the current counters with @base, expecting exactly @taken pages of
- * size @page_size to have left the free pool and nothing else to differ.
- * Returns 0 if so; else the number of mismatches, described in @msg.
+ * Compare the current counters with @base, expecting exactly @taken[i] pages
+ * of size @page_size[i] (i < @n) to have left the free pool and nothing else
+ * to differ.  Returns 0 if so; else the number of mismatches, described in
+ * @msg.
  */
-static inline int hpm_counters_diff(const struct hpm_counters *base,
-				    unsigned long page_size, long long taken,
-				    char *msg, size_t size)
+static inline int hpm_counters_diff_sizes(const struct hpm_counters *base,
+					  const unsigned long *page_size,
+					  const long long *taken, int n,
+					  char *msg, size_t size)
 {
 	struct hpm_counters now;
 	size_t len = 0;
@@ -308,9 +310,12 @@ static inline int hpm_counters_diff(const struct hpm_counters *base,
 	HPM_CMP("number of hugepage sizes", base->n, now.n);
 	for (int i = 0; i < now.n && i < base->n; i++) {
 		const struct hpm_pool *b = &base->pool[i], *p = &now.pool[i];
-		long long t = (unsigned long long)b->kb * 1024 == page_size ? taken : 0;
+		long long t = 0;
 		char what[96];
 
+		for (int j = 0; j < n; j++)
+			if ((unsigned long long)b->kb * 1024 == page_size[j])
+				t += taken[j];
 		HPM_CMP("hugepage size", (long long)b->kb, (long long)p->kb);
 		snprintf(what, sizeof(what), "hugepages-%lukB/nr_hugepages", b->kb);
 		HPM_CMP(what, b->nr, p->nr);
@@ -322,9 +327,11 @@ static inline int hpm_counters_diff(const struct hpm_counters *base,
 		HPM_CMP(what, b->surp, p->surp);
 	}
 	{
-		long long t = (unsigned long long)base->mi_size_kb * 1024 == page_size ?
-			      taken : 0;
+		long long t = 0;
 
+		for (int j = 0; j < n; j++)
+			if ((unsigned long long)base->mi_size_kb * 1024 == page_size[j])
+				t += taken[j];
 		HPM_CMP("meminfo HugePages_Total", base->mi_total, now.mi_total);
 		HPM_CMP("meminfo HugePages_Free", base->mi_free - t, now.mi_free);
 		HPM_CMP("meminfo HugePages_Rsvd", base->mi_rsvd, now.mi_rsvd);
@@ -332,6 +339,14 @@ static inline int hpm_counters_diff(const struct hpm_counters *base,
 	}
 #undef HPM_CMP
 	return bad;
+}
+
+/* As hpm_counters_diff_sizes() for one page size. */
+static inline int hpm_counters_diff(const struct hpm_counters *base,
+				    unsigned long page_size, long long taken,
+				    char *msg, size_t size)
+{
+	return hpm_counters_diff_sizes(base, &page_size, &taken, 1, msg, size);
 }
 
 /* Use inside a test: pool counters are @base minus @taken free pages. */
@@ -480,18 +495,24 @@ static inline int hpm_ensure_unloaded(void)
 	return hpm_module_loaded() ? ret : 0;
 }
 
-static inline int hpm_open(int flags)
+/* Open a device node, allowing devtmpfs a moment: the fd or -1 (errno set). */
+static inline int hpm_open_path(const char *path, int flags)
 {
 	int fd = -1;
 
 	/* devtmpfs creates the node synchronously; allow a little slack */
 	for (int i = 0; i < 100; i++) {
-		fd = open(HPAGE_MAP_DEVICE, flags | O_CLOEXEC);
+		fd = open(path, flags | O_CLOEXEC);
 		if (fd >= 0 || errno != ENOENT)
 			break;
 		usleep(10000);
 	}
 	return fd;
+}
+
+static inline int hpm_open(int flags)
+{
+	return hpm_open_path(HPAGE_MAP_DEVICE, flags);
 }
 
 static inline int hpm_get_info(int fd, struct hpage_map_info *info)
@@ -889,6 +910,86 @@ static inline long long hpm_class_mappings(void)
 	unsigned long long v = 0;
 
 	return hpm_class_ull("mappings", &v) ? -1 : (long long)v;
+}
+
+/* ------------------------------------------------------------------ */
+/* several buffers, the control device                                 */
+
+/* Device path of buffer @id: /dev/hpage_map, /dev/hpage_map<id>. */
+static inline void hpm_dev_path(char *path, size_t size, unsigned int id)
+{
+	if (id)
+		snprintf(path, size, HPAGE_MAP_DEVICE "%u", id);
+	else
+		snprintf(path, size, HPAGE_MAP_DEVICE);
+}
+
+/* Open buffer @id: the fd or -1 (errno set). */
+static inline int hpm_open_id(unsigned int id, int flags)
+{
+	char path[64];
+
+	hpm_dev_path(path, sizeof(path), id);
+	return hpm_open_path(path, flags);
+}
+
+/* A sysfs attribute of buffer @id: 0 or -errno. */
+static inline int hpm_buf_ull(unsigned int id, const char *attr,
+			      unsigned long long *v)
+{
+	if (id)
+		return hpm_read_ullf(v, HPM_SYS_CLASS "%u/%s", id, attr);
+	return hpm_read_ullf(v, HPM_SYS_CLASS "/%s", attr);
+}
+
+static inline int hpm_ctl_open(void)
+{
+	return hpm_open_path(HPAGE_MAP_CONTROL_DEVICE, O_RDWR);
+}
+
+/* HPAGE_MAP_CTL_ADD through @ctl: the new id, or -errno. */
+static inline long long hpm_ctl_add(int ctl, uint64_t nr, uint64_t ps, int node)
+{
+	struct hpage_map_ctl_add req = {
+		.nr_pages = nr, .page_size = ps, .numa_node = node,
+	};
+
+	return ioctl(ctl, HPAGE_MAP_CTL_ADD, &req) ? -errno : (long long)req.id;
+}
+
+/* HPAGE_MAP_CTL_REMOVE through @ctl: 0 or -errno. */
+static inline int hpm_ctl_remove(int ctl, uint32_t id)
+{
+	return ioctl(ctl, HPAGE_MAP_CTL_REMOVE, &id) ? -errno : 0;
+}
+
+/* free_hugepages of @kb-sized pages on @node, -1 if unreadable. */
+static inline long long hpm_node_free(int node, unsigned long kb)
+{
+	unsigned long long v;
+
+	if (hpm_read_ullf(&v, "/sys/devices/system/node/node%d/hugepages/hugepages-%lukB/free_hugepages",
+			  node, kb))
+		return -1;
+	return (long long)v;
+}
+
+static inline int hpm_node_set_nr(int node, unsigned long kb, unsigned long nr)
+{
+	char path[160], val[32];
+	int fd, len, ret = 0;
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/node/node%d/hugepages/hugepages-%lukB/nr_hugepages",
+		 node, kb);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(val, sizeof(val), "%lu", nr);
+	if (write(fd, val, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 /* Skip guard: 6.1's harness runs the TEST_F body after SKIP() in FIXTURE_SETUP. */
