@@ -19,7 +19,10 @@
  *   attach     import of such a dma-buf into vgem (DRM_IOCTL_PRIME_FD_TO_HANDLE:
  *              the driver's attach and map_dma_buf);
  *   mmap_dmabuf_4k  mmap of a dma-buf at a kernel-chosen (4 KiB) address;
- *   mmap_dev   mmap of /dev/hpage_map.
+ *   mmap_dev   mmap of /dev/hpage_map;
+ *   add        HPAGE_MAP_CTL_ADD of a two-page buffer, anywhere and on
+ *              node 0 (whose fallocate runs in a worker: only the rest of
+ *              the add is reached), then its use and REMOVE.
  * Each injected failure must give ENOMEM (an operation that survives it must
  * work), and leave no trace: no module, device or new fd, the module's
  * reference count and the dma-buf list as before, every hugetlb counter
@@ -544,6 +547,100 @@ TEST_F_TIMEOUT(fault, export, 900)
 	close(fd);
 	EXPECT_EQ(0, hpm_rmmod());
 	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "export: unload");
+}
+
+/* Buffer @id works: GET_INFO, map, write, read back. */
+static int fi_buffer_works(unsigned int id, unsigned long ps, unsigned long nr)
+{
+	struct hpage_map_info info;
+	int fd = hpm_open_id(id, O_RDWR), ret = -1;
+	char *p;
+
+	if (fd < 0)
+		return -1;
+	if (hpm_get_info(fd, &info) || info.id != id || info.page_size != ps ||
+	    info.nr_pages != nr)
+		goto out;
+	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto out;
+	hpm_fill(p, info.size, 0, 9);
+	ret = hpm_check(p, info.size, 0, 9) < 0 ? 0 : -1;
+	munmap(p, info.size);
+out:
+	close(fd);
+	return ret;
+}
+
+/*
+ * HPAGE_MAP_CTL_ADD of two pages, then of two pages on node 0 (the
+ * fallocate then runs in a worker, whose allocations fail-nth does not
+ * reach; the rest of the add does).
+ */
+TEST_F_TIMEOUT(fault, add, 900)
+{
+	struct hpm_counters c1;
+	int ctl, fds0, node;
+	long long ref0;
+	unsigned int n;
+
+	HPM_SKIP_GUARD();
+	ASSERT_EQ(0, hpm_finit(self->params));
+	ctl = hpm_ctl_open();
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(0, hpm_counters_read(&c1));
+	fds0 = fi_nr_fds();
+	ref0 = fi_refcnt();
+	for (node = -1; node <= 0; node++) {
+		const char *op = node < 0 ? "add" : "add on node 0";
+		bool done = false;
+
+		self->points = 0;
+		for (n = 1; n <= FI_MAX_POINTS && !done; n++) {
+			struct hpage_map_ctl_add req = {
+				.nr_pages = 2, .page_size = self->ps, .numa_node = node,
+			};
+			char msg[1024];
+			bool injected;
+			int ret, err;
+
+			ASSERT_EQ(0, fi_arm(n));
+			ret = ioctl(ctl, HPAGE_MAP_CTL_ADD, &req);
+			err = ret ? errno : 0;
+			injected = fi_disarm();
+			FI_CHECK_LOG(op, n, injected, fi_errname(err));
+			if (err) {
+				EXPECT_TRUE(injected) TH_LOG("%s failed without injection: %s",
+							     op, strerror(err));
+				EXPECT_EQ(ENOMEM, err) TH_LOG("%s, fault point %u: %s", op, n,
+							      strerror(err));
+				EXPECT_NE(0, access(HPAGE_MAP_DEVICE "1", F_OK))
+					TH_LOG("%s, fault point %u: /dev/hpage_map1 left", op, n);
+				EXPECT_NE(0, access(HPM_SYS_CLASS "1", F_OK))
+					TH_LOG("%s, fault point %u: sysfs directory left", op, n);
+			} else {
+				EXPECT_EQ(1, req.id) TH_LOG("%s, fault point %u", op, n);
+				EXPECT_EQ(0, fi_buffer_works(req.id, self->ps, 2))
+					TH_LOG("%s, fault point %u: added but broken", op, n);
+				EXPECT_EQ(0, hpm_ctl_remove(ctl, req.id))
+					TH_LOG("%s, fault point %u: remove", op, n);
+				done = !injected;
+			}
+			EXPECT_EQ(0, hpm_counters_diff(&c1, self->ps, 0, msg, sizeof(msg)))
+				TH_LOG("%s, fault point %u: %s", op, n, msg);
+			EXPECT_EQ(fds0, fi_nr_fds()) TH_LOG("%s, fault point %u: fds", op, n);
+			EXPECT_EQ(ref0, fi_refcnt())
+				TH_LOG("%s, fault point %u: module refcnt", op, n);
+			if (!self->log_clean || fi_nr_fds() != fds0 ||
+			    hpm_counters_diff(&c1, self->ps, 0, msg, sizeof(msg)))
+				break;
+		}
+		EXPECT_TRUE(done) TH_LOG("%s never succeeded in %u attempts", op, n - 1);
+		fi_summary(op, self->points, n - 1, done);
+	}
+	close(ctl);
+	EXPECT_EQ(0, hpm_rmmod());
+	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "add: unload");
 }
 
 TEST_F_TIMEOUT(fault, attach, 900)
