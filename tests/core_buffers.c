@@ -4,7 +4,7 @@
  * and removed at run time through /dev/hpage_map-control
  *
  * hpage-map-profiles: default 1g numa
- * hpage-map-tier: core
+ * hpage-map-tier: load
  *
  * Checks, with the hugetlb pool counters exact (every size, and per node in
  * the numa profile) after every step:
