@@ -409,26 +409,33 @@ static const char *fi_errname(int err)
 	}
 }
 
-/* The loaded module works: GET_INFO, map, touch, unmap. */
-static int fi_module_works(unsigned long ps, unsigned long nr)
+/* Buffer @id works: GET_INFO, map, write, read back. */
+static int fi_buffer_works(unsigned int id, unsigned long ps, unsigned long nr)
 {
 	struct hpage_map_info info;
-	int fd = hpm_open(O_RDWR), ret = -1;
+	int fd = hpm_open_id(id, O_RDWR), ret = -1;
 	char *p;
 
 	if (fd < 0)
 		return -1;
-	if (hpm_get_info(fd, &info) || info.page_size != ps || info.nr_pages != nr)
+	if (hpm_get_info(fd, &info) || info.id != id || info.page_size != ps ||
+	    info.nr_pages != nr)
 		goto out;
 	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		goto out;
-	hpm_fill(p, info.size, 0, 7);
-	ret = hpm_check(p, info.size, 0, 7) < 0 ? 0 : -1;
+	hpm_fill(p, info.size, 0, 9);
+	ret = hpm_check(p, info.size, 0, 9) < 0 ? 0 : -1;
 	munmap(p, info.size);
 out:
 	close(fd);
 	return ret;
+}
+
+/* The loaded module works: buffer 0 as loaded. */
+static int fi_module_works(unsigned long ps, unsigned long nr)
+{
+	return fi_buffer_works(0, ps, nr);
 }
 
 static void fi_summary(const char *op, int points, unsigned int n, bool done)
@@ -547,29 +554,6 @@ TEST_F_TIMEOUT(fault, export, 900)
 	close(fd);
 	EXPECT_EQ(0, hpm_rmmod());
 	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "export: unload");
-}
-
-/* Buffer @id works: GET_INFO, map, write, read back. */
-static int fi_buffer_works(unsigned int id, unsigned long ps, unsigned long nr)
-{
-	struct hpage_map_info info;
-	int fd = hpm_open_id(id, O_RDWR), ret = -1;
-	char *p;
-
-	if (fd < 0)
-		return -1;
-	if (hpm_get_info(fd, &info) || info.id != id || info.page_size != ps ||
-	    info.nr_pages != nr)
-		goto out;
-	p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		goto out;
-	hpm_fill(p, info.size, 0, 9);
-	ret = hpm_check(p, info.size, 0, 9) < 0 ? 0 : -1;
-	munmap(p, info.size);
-out:
-	close(fd);
-	return ret;
 }
 
 /*
