@@ -21,8 +21,10 @@
  *  - numa_node=N (numa profile): every page on node N (move_pages()), the
  *    node's free_hugepages lower by exactly the buffer's pages, GET_INFO
  *    and sysfs report N; a node whose pool is short is refused with ENOMEM
- *    and the per-node command while the other node has plenty; an offline
- *    or out-of-range node is EINVAL;
+ *    and the per-node command while the other node has plenty; with node
+ *    1's CPU offline the add is refused with the numactl hint, and works
+ *    under a policy bound to node 1; an offline or out-of-range node is
+ *    EINVAL;
  *  - /dev/hpage_map-control: root only (0600, CAP_SYS_ADMIN: EPERM
  *    without), ADD returns the lowest free id >= 1 and makes a working
  *    device, REMOVE gives every page back; bad requests (flags, reserved,
@@ -380,6 +382,21 @@ TEST(params_all_or_nothing)
 /* ------------------------------------------------------------------ */
 /* NUMA placement                                                      */
 
+static int cpu_online_set(int cpu, bool online)
+{
+	char path[96];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, online ? "1" : "0", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 FIXTURE(numa) {
 	int nodes;
 	unsigned long long nr1;		/* node 1's 2M nr_hugepages before */
@@ -402,6 +419,7 @@ FIXTURE_SETUP(numa)
 FIXTURE_TEARDOWN(numa)
 {
 	if (self->nodes >= 2) {
+		cpu_online_set(1, true);
 		hpm_ensure_unloaded();
 		hpm_node_set_nr(1, KB_2M, self->nr1);
 	}
@@ -530,6 +548,58 @@ TEST_F(numa, short_node_refused)
 	EXPECT_EQ(f0 - 2, node_free_2m(0));
 	if (id > 0)
 		check_nodes(_metadata, id, 0);
+	close(ctl);
+}
+
+/*
+ * Node 1 without an online CPU (its one CPU offlined): from node 0 with no
+ * policy the pages land on node 0, so the add is refused with the numactl
+ * hint; under a policy bound to node 1 it works.
+ */
+TEST_F(numa, node_without_cpus)
+{
+	char log[4096];
+	struct hpm_counters c0;
+	long long f1;
+	int ctl, kfd;
+	pid_t pid;
+
+	HPM_SKIP_GUARD();
+	ASSERT_EQ(0, load("nr_pages=1 numa_node=0"));
+	ctl = hpm_ctl_open();
+	ASSERT_LE(0, ctl);
+	if (cpu_online_set(1, false))
+		SKIP(goto out, "cannot offline CPU 1");
+	ASSERT_EQ(0, hpm_counters_read(&c0));
+	f1 = node_free_2m(1);
+
+	kfd = hpm_kmsg_open();
+	EXPECT_EQ(-ENOMEM, hpm_ctl_add(ctl, 2, SZ_2M, 1));
+	hpm_kmsg_collect(kfd, 3, log, sizeof(log));
+	close(kfd);
+	EXPECT_NE(NULL, strstr(log, "node 1 has no online CPU"))
+		TH_LOG("log: %s", log);
+	EXPECT_NE(NULL, strstr(log, "numactl --membind=1")) TH_LOG("log: %s", log);
+	HPM_EXPECT_POOL(&c0, 0, 0, "refused ADD");
+	EXPECT_EQ(f1, node_free_2m(1));
+
+	pid = hpm_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		unsigned long mask = 1UL << 1;
+
+		/* MPOL_BIND */
+		if (syscall(SYS_set_mempolicy, 2, &mask, 8 * sizeof(mask)))
+			_exit(10);
+		_exit(hpm_ctl_add(ctl, 2, SZ_2M, 1) == 1 ? 0 : 11);
+	}
+	EXPECT_EQ(0, hpm_wait(pid));
+	EXPECT_EQ(f1 - 2, node_free_2m(1));
+	check_nodes(_metadata, 1, 1);
+	EXPECT_EQ(0, hpm_ctl_remove(ctl, 1));
+	HPM_EXPECT_POOL(&c0, 0, 0, "REMOVE");
+out:
+	cpu_online_set(1, true);
 	close(ctl);
 }
 
