@@ -6,11 +6,17 @@
  *
  * (The numa guest has two vCPUs: the workers really run at once.)
  *
- * Epochs: load hpage_map with a random nr_pages (1 .. HPM_NR_PAGES) and check
- * the buffer is zero; hold a guard fd (so no unload can succeed); run worker
+ * Epochs: load hpage_map with 1 .. 3 buffers from the parameter lists (each
+ * a random nr_pages, 1 .. HPM_NR_PAGES; page_size entries 2M or empty;
+ * numa_node entries 0, 1 or -1 on two nodes, and every node's share fits
+ * it) and check each is zero, on its node, and shares no page with
+ * another; ADD requests the pool cannot meet (more than it has, more than
+ * a node has) must fail with ENOMEM and move no counter; hold a guard fd on
+ * every buffer (so no unload and no REMOVE of one can succeed); run worker
  * processes (HPM_FUZZ_WORKERS, default 4) that each draw random operations
  * from their own PRNG, seeded from the run's seed:
- *   open/close /dev/hpage_map with random flags (and dup, O_PATH);
+ *   open/close /dev/hpage_map<i> of a random buffer with random flags (and
+ *   dup, O_PATH);
  *   mmap of the device or of a dma-buf with random lengths, offsets,
  *   protections and flags (MAP_FIXED into a reserved window, hints,
  *   MAP_POPULATE, MAP_LOCKED, MAP_PRIVATE, MAP_HUGETLB, MAP_SYNC, ...);
@@ -24,13 +30,33 @@
  *   SET_NAME, lseek, read; vgem import and GEM close; read/write/lseek/
  *   fstat/poll/fcntl/ftruncate/fallocate on the device; fork (the child
  *   carries on for a while and exits, or is SIGKILLed mid-operation, or
- *   drops CAP_SYS_ADMIN first); delete_module and finit_module attempts.
+ *   drops CAP_SYS_ADMIN first); delete_module and finit_module attempts;
+ *   /dev/hpage_map-control: ADD of a transient buffer (1 .. 4 pages, any
+ *   node or a strict one, within a budget shared by all workers so that
+ *   it must succeed), which the worker then opens, maps, writes, reads and
+ *   exports like the others; ADD with bad flags, reserved words, nr_pages
+ *   0, page sizes and nodes (EINVAL), more pages than memory (ENOMEM), bad
+ *   pointers and a read-only result (EFAULT, no buffer left); REMOVE of
+ *   the worker's own transient buffers at random moments (EBUSY while it
+ *   holds an fd, a mapping, a dma-buf or a vgem import of it, else it must
+ *   succeed), of a parameter buffer (EBUSY: the guard fd), of ids that
+ *   cannot exist (ENOENT), through bad pointers (EFAULT); unknown control
+ *   ioctls (ENOTTY); ADD and REMOVE without CAP_SYS_ADMIN (EPERM).
+ * Only the worker (and its children, which inherit its fds and mappings)
+ * knows the id of a transient buffer, and ids are reused, so a process
+ * opens and removes only the buffers it knows of; a process removes the
+ * transient buffers it added before it exits.
  * Meanwhile this process reads the sysfs attributes and the dma-buf list.
- * After each epoch: every worker gone, sysfs mappings 0 and open_files 1,
- * the module's refcount 1, no dma-buf of ours left, every hugetlb counter
- * exact (nr_pages taken, nothing else), the whole buffer holds exactly what
- * the workers last wrote and zeros elsewhere, the kernel log clean; then
- * the unload succeeds and every counter is back where it started.
+ * After each epoch: every worker gone; the transient buffers SIGKILLed
+ * children left removed (REMOVE must succeed once they are dead, and there
+ * are no more of them than such children may have left); no buffer but the
+ * parameter ones; for each of those sysfs mappings 0, open_files 1 (its
+ * guard fd) and dma_bufs 0; the module's refcount the number of guard fds,
+ * no dma-buf of ours left, every hugetlb counter exact (the parameter
+ * buffers' pages taken, nothing else; each node's free pages as after the
+ * load), every buffer holds exactly what the workers last wrote and zeros
+ * elsewhere, the kernel log clean; then the unload succeeds and every
+ * counter is back where it started.
  *
  * Invariants checked during the run (a violation fails the test and prints
  * the worker, the operation and the seed):
@@ -39,15 +65,19 @@
  *     writable mapping of a read-only fd, a grown mapping, an unaligned
  *     hugetlb split, MADV_REMOVE, an unload while in use, ...) and no
  *     failure that must succeed (then also the errno where it is certain);
- *   - data: each worker owns one 8-byte word in every 4 KiB of the buffer
- *     and records what it last wrote there in shared memory; any process
- *     reading any word through any mapping (device, dma-buf huge or 4 KiB)
- *     sees the owner's last value, or the one being written (checked with
- *     a seqlock-like read of the record before and after);
+ *   - data: each worker owns one 8-byte word in every 4 KiB of every
+ *     buffer (of a transient buffer, only its owner writes) and records
+ *     what it last wrote there in shared memory; any process reading any
+ *     word through any mapping (device, dma-buf huge or 4 KiB) sees the
+ *     owner's last value, or the one being written (checked with a
+ *     seqlock-like read of the record before and after); a new transient
+ *     buffer is zero;
  *   - no SIGBUS or SIGSEGV on an access the mapping allows, one on an access
  *     it forbids;
- *   - physical pages behind every mapping are the pool's (pagemap vs
- *     GET_PAGES, stable within an epoch).
+ *   - GET_INFO and sysfs report the buffer's own id and geometry; the
+ *     physical pages behind every mapping are that buffer's (pagemap vs
+ *     GET_PAGES, stable within an epoch), and a new transient buffer's
+ *     pages are none of the parameter buffers'.
  *
  * Reproducible: the seed is printed; HPM_FUZZ_SEED=<n> reruns it (the same
  * operations per worker; the interleaving is the scheduler's).  Budget:
@@ -101,6 +131,13 @@
 #define FZ_MAX_FDS	48
 #define FZ_MAX_MAPS	48
 #define FZ_MAX_HANDLES	16
+#define FZ_MAX_PARAM	3		/* buffers from the parameters */
+#define FZ_TSLOTS	2		/* transient buffers a worker holds at once */
+#define FZ_T_MAX_NR	4		/* pages of a transient buffer */
+/* buffer slots: the parameter buffers, then each worker's transient ones */
+#define FZ_SLOTS	(FZ_MAX_PARAM + FZ_MAX_WORKERS * FZ_TSLOTS)
+/* ids no buffer can have this epoch: at most a few dozen ever exist at once */
+#define FZ_ID_UNUSED	128
 #define FZ_WINDOW_PAGES	64		/* MAP_FIXED targets: a reserved window */
 #define FZ_BLOCK	4096UL
 #define PAGE_ALIGN_4K(x)	(((x) + FZ_BLOCK - 1) & ~(FZ_BLOCK - 1))
@@ -112,14 +149,14 @@ enum fz_op {
 	OP_OPEN, OP_CLOSE, OP_DUP, OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MREMAP,
 	OP_MADVISE, OP_WRITE, OP_VERIFY, OP_FAULT, OP_PAGEMAP, OP_GET_INFO,
 	OP_GET_PAGES, OP_EXPORT, OP_BAD_IOCTL, OP_DMABUF, OP_VGEM, OP_FILEOPS,
-	OP_FORK, OP_RMMOD, OP_NR
+	OP_FORK, OP_RMMOD, OP_CTL, OP_NR
 };
 
 static const char *const fz_op_name[OP_NR] = {
 	"open", "close", "dup", "mmap", "munmap", "mprotect", "mremap",
 	"madvise", "write", "verify", "fault", "pagemap", "get_info",
 	"get_pages", "export", "bad_ioctl", "dmabuf", "vgem", "fileops",
-	"fork", "rmmod",
+	"fork", "rmmod", "control",
 };
 
 static const unsigned int fz_op_weight[OP_NR] = {
@@ -128,7 +165,7 @@ static const unsigned int fz_op_weight[OP_NR] = {
 	[OP_WRITE] = 14, [OP_VERIFY] = 14, [OP_FAULT] = 2, [OP_PAGEMAP] = 2,
 	[OP_GET_INFO] = 4, [OP_GET_PAGES] = 4, [OP_EXPORT] = 7,
 	[OP_BAD_IOCTL] = 3, [OP_DMABUF] = 5, [OP_VGEM] = 3, [OP_FILEOPS] = 4,
-	[OP_FORK] = 1, [OP_RMMOD] = 1,
+	[OP_FORK] = 1, [OP_RMMOD] = 1, [OP_CTL] = 3,
 };
 
 /* ------------------------------------------------------------------ */
@@ -139,20 +176,41 @@ struct fz_shared {
 	atomic_ulong op_count[OP_NR];
 	atomic_ulong violations;
 	atomic_int stop;
-	atomic_int phys_set;
+	/*
+	 * Pages promised to transient buffers: 16 bits each for any node,
+	 * node 0 and node 1.  A lock-free word, since a SIGKILLed child may
+	 * die at any point (its promise then stays until the epoch ends).
+	 */
+	atomic_ullong budget;
+	/* transient buffers added and not removed, and ADDs/REMOVEs under way */
+	atomic_int tlive, tbusy;
+	atomic_ulong tadded, tremoved, trefused;	/* for the epoch's report */
+	_Atomic uint64_t shadow[FZ_SLOTS][FZ_MAX_WORKERS][FZ_MAX_BLOCKS];
+};
+
+/* A buffer as its users know it. */
+struct fz_buf {
+	bool live;
+	uint32_t id;
+	unsigned long nr;
+	uint64_t size;
+	int node;		/* what GET_INFO reports */
+	int want_node;		/* transient: the node asked for, -1 any */
+	pid_t owner;		/* transient: the process that added it */
 	uint64_t phys[FZ_MAX_PAGES];
-	_Atomic uint64_t shadow[FZ_MAX_WORKERS][FZ_MAX_BLOCKS];
 };
 
 /* the epoch, fixed before the workers start */
 struct fz_epoch {
 	unsigned int epoch, workers;
-	unsigned long ps, nr;
-	size_t size;
-	unsigned long blocks;
+	unsigned long ps;
 	uint64_t seed;
 	unsigned long long max_ops;
-	int numa_node;
+	unsigned int nbuf;			/* parameter buffers, ids 0 .. nbuf - 1 */
+	struct fz_buf buf[FZ_MAX_PARAM];
+	int nodes;				/* NUMA nodes (2 in the numa profile) */
+	long long free_total, free_node[2];	/* 2M pages free after the load */
+	int gb_errno;				/* ADD of a 1G page: EINVAL or ENOMEM, 0: skip */
 };
 
 static struct fz_shared *sh;
@@ -188,11 +246,13 @@ struct fz_fd {
 	enum fz_kind kind;
 	int acc;		/* O_RDONLY, O_WRONLY, O_RDWR (dev, dma-buf) */
 	uint64_t off, size;	/* dma-buf: its range of the buffer */
+	int slot;		/* the buffer's */
 };
 
 struct fz_map {
 	char *addr;
 	size_t len;
+	int slot;		/* the buffer's */
 	uint64_t boff;		/* buffer offset at addr */
 	int prot;
 	bool huge;		/* hugetlb VMA (else 4 KiB PFN map of a dma-buf) */
@@ -213,8 +273,11 @@ struct fz_worker {
 	struct fz_map maps[FZ_MAX_MAPS];
 	int nmaps;
 	uint32_t handles[FZ_MAX_HANDLES];
+	int hslot[FZ_MAX_HANDLES];	/* the buffer each import is of */
 	int nhandles;
 	int card;
+	int ctl;		/* /dev/hpage_map-control */
+	struct fz_buf tbuf[FZ_TSLOTS];	/* transient buffers it knows of */
 	char *window;		/* FZ_WINDOW_PAGES * ps, reserved PROT_NONE */
 	char *ro_page;		/* a read-only page (EFAULT on output) */
 	char *scratch;		/* a writable page */
@@ -239,6 +302,34 @@ static uint64_t rndn(uint64_t n)
 static bool chance(unsigned int pct)
 {
 	return rndn(100) < pct;
+}
+
+/* ------------------------------------------------------------------ */
+/* buffers                                                             */
+
+static int fz_tslot(int t)
+{
+	return FZ_MAX_PARAM + me->id * FZ_TSLOTS + t;
+}
+
+static struct fz_buf *fz_buf(int slot)
+{
+	if (slot < FZ_MAX_PARAM)
+		return &ep.buf[slot];
+	return &me->tbuf[slot - fz_tslot(0)];
+}
+
+/* A buffer this process knows of: mostly a parameter one. */
+static int fz_pick_buf(void)
+{
+	int live[FZ_TSLOTS], n = 0;
+
+	for (int t = 0; t < FZ_TSLOTS; t++)
+		if (me->tbuf[t].live)
+			live[n++] = fz_tslot(t);
+	if (n && chance(35))
+		return live[rndn(n)];
+	return rndn(ep.nbuf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -334,13 +425,14 @@ static void fz_signals(void)
 /* ------------------------------------------------------------------ */
 /* state helpers                                                       */
 
-static int fz_add_fd(int fd, enum fz_kind kind, int acc, uint64_t off, uint64_t size)
+static int fz_add_fd(int fd, enum fz_kind kind, int acc, uint64_t off, uint64_t size,
+		     int slot)
 {
 	if (me->nfds == FZ_MAX_FDS) {
 		close(fd);
 		return -1;
 	}
-	me->fds[me->nfds++] = (struct fz_fd){ fd, kind, acc, off, size };
+	me->fds[me->nfds++] = (struct fz_fd){ fd, kind, acc, off, size, slot };
 	return 0;
 }
 
@@ -541,8 +633,9 @@ static void op_write(void)
 	if (!m || !me->may_write)
 		return;
 	fz_blocks(m, &first, &n);
-	snprintf(me->what, sizeof(me->what), "%s map %p+%zx boff %llx blocks %llu+%llu",
-		 m->huge ? "huge" : "4k", m->addr, m->len, (unsigned long long)m->boff,
+	snprintf(me->what, sizeof(me->what), "buffer %u %s map %p+%zx boff %llx blocks %llu+%llu",
+		 fz_buf(m->slot)->id, m->huge ? "huge" : "4k", m->addr, m->len,
+		 (unsigned long long)m->boff,
 		 (unsigned long long)first, (unsigned long long)n);
 	fz_armed = 1;
 	sig = sigsetjmp(fz_jmp, 0);
@@ -552,11 +645,11 @@ static void op_write(void)
 		return;
 	}
 	for (b = first; b < first + n; b++) {
-		uint64_t v = atomic_load(&sh->shadow[me->id][b]);
+		uint64_t v = atomic_load(&sh->shadow[m->slot][me->id][b]);
 
 		v = FZ_TAG(me->id) | (FZ_CNT(v) + 1);
 		*fz_word(m, b, me->id) = v;
-		atomic_store(&sh->shadow[me->id][b], v);
+		atomic_store(&sh->shadow[m->slot][me->id][b], v);
 	}
 	fz_armed = 0;
 }
@@ -574,8 +667,9 @@ static void fz_check_word(uint64_t b, int w, uint64_t s1, uint64_t x, uint64_t s
 		ok = (x >> 56) == (uint64_t)w + 1 && FZ_CNT(x) >= FZ_CNT(s1) &&
 		     FZ_CNT(x) <= FZ_CNT(s2) + 1;
 	if (!ok)
-		fz_violation("block %llu (buffer offset 0x%llx) word of worker %d through %s map %p (boff 0x%llx): read 0x%llx, record 0x%llx..0x%llx",
-			     (unsigned long long)b, (unsigned long long)(b * FZ_BLOCK + w * 8), w,
+		fz_violation("buffer %u block %llu (offset 0x%llx) word of worker %d through %s map %p (boff 0x%llx): read 0x%llx, record 0x%llx..0x%llx",
+			     fz_buf(m->slot)->id, (unsigned long long)b,
+			     (unsigned long long)(b * FZ_BLOCK + w * 8), w,
 			     m->huge ? "huge" : "4k", m->addr, (unsigned long long)m->boff,
 			     (unsigned long long)x, (unsigned long long)s1,
 			     (unsigned long long)s2);
@@ -598,9 +692,9 @@ static void fz_verify_map(const struct fz_map *m)
 	}
 	for (b = first; b < first + n; b++)
 		for (unsigned int w = 0; w < ep.workers; w++) {
-			uint64_t s1 = atomic_load(&sh->shadow[w][b]);
+			uint64_t s1 = atomic_load(&sh->shadow[m->slot][w][b]);
 			uint64_t x = *fz_word(m, b, w);
-			uint64_t s2 = atomic_load(&sh->shadow[w][b]);
+			uint64_t s2 = atomic_load(&sh->shadow[m->slot][w][b]);
 
 			fz_check_word(b, w, s1, x, s2, m);
 		}
@@ -613,8 +707,9 @@ static void op_verify(void)
 
 	if (!m)
 		return;
-	snprintf(me->what, sizeof(me->what), "%s map %p+%zx boff %llx prot %d",
-		 m->huge ? "huge" : "4k", m->addr, m->len, (unsigned long long)m->boff, m->prot);
+	snprintf(me->what, sizeof(me->what), "buffer %u %s map %p+%zx boff %llx prot %d",
+		 fz_buf(m->slot)->id, m->huge ? "huge" : "4k", m->addr, m->len,
+		 (unsigned long long)m->boff, m->prot);
 	fz_verify_map(m);
 }
 
@@ -647,7 +742,7 @@ static void op_fault(void)
 	sig = sigsetjmp(fz_jmp, 0);
 	if (!sig) {
 		if (write)
-			*p = atomic_load(&sh->shadow[me->id][first]);	/* harmless if it works */
+			*p = atomic_load(&sh->shadow[m->slot][me->id][first]);	/* harmless if it works */
 		else
 			(void)*p;
 		fz_armed = 0;
@@ -666,12 +761,13 @@ static void op_pagemap(void)
 	volatile uint64_t *p;
 	int fd, sig;
 
-	if (!m || !atomic_load(&sh->phys_set) || me->no_admin)	/* PFNs: CAP_SYS_ADMIN */
+	if (!m || me->no_admin)	/* PFNs: CAP_SYS_ADMIN */
 		return;
 	fz_blocks(m, &first, &n);
 	p = fz_word(m, first, 0);
-	snprintf(me->what, sizeof(me->what), "%s map %p boff %llx at %p",
-		 m->huge ? "huge" : "4k", m->addr, (unsigned long long)m->boff, p);
+	snprintf(me->what, sizeof(me->what), "buffer %u %s map %p boff %llx at %p",
+		 fz_buf(m->slot)->id, m->huge ? "huge" : "4k", m->addr,
+		 (unsigned long long)m->boff, p);
 	fz_armed = 1;
 	sig = sigsetjmp(fz_jmp, 0);
 	if (sig) {
@@ -688,7 +784,7 @@ static void op_pagemap(void)
 	close(fd);
 	if (!(ent >> 63))	/* not present: raced with someone's DONTNEED */
 		return;
-	expect = (sh->phys[first * FZ_BLOCK / ep.ps] + first * FZ_BLOCK % ep.ps) / 4096;
+	expect = (fz_buf(m->slot)->phys[first * FZ_BLOCK / ep.ps] + first * FZ_BLOCK % ep.ps) / 4096;
 	if ((ent & ((1ULL << 55) - 1)) != expect)
 		fz_violation("pagemap PFN 0x%llx, GET_PAGES says 0x%llx",
 			     (unsigned long long)(ent & ((1ULL << 55) - 1)),
@@ -705,13 +801,15 @@ static void op_open(void)
 		O_LARGEFILE, O_TRUNC, O_DSYNC, O_NOFOLLOW, O_CREAT,
 		O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_TMPFILE,
 	};
-	int acc = rndn(3), flags = acc, fd, err, want = 0;
+	int acc = rndn(3), flags = acc, fd, err, want = 0, slot = fz_pick_buf();
+	char path[64];
 
 	for (int i = 0; i < 16; i++)
 		if (chance(i < 11 ? 20 : 4))
 			flags |= extra[i];
-	snprintf(me->what, sizeof(me->what), "flags 0%o", flags);
-	fd = open(HPAGE_MAP_DEVICE, flags, 0600);
+	hpm_dev_path(path, sizeof(path), fz_buf(slot)->id);
+	snprintf(me->what, sizeof(me->what), "%s flags 0%o", path, flags);
+	fd = open(path, flags, 0600);
 	err = errno;
 	if ((flags & O_TMPFILE) == O_TMPFILE || (flags & O_DIRECTORY))
 		want = -1;		/* ENOTDIR, EINVAL, EISDIR: the VFS' order */
@@ -732,7 +830,7 @@ static void op_open(void)
 		fz_violation("open failed: %s", strerror(err));
 		return;
 	}
-	fz_add_fd(fd, (flags & O_PATH) ? K_PATH : K_DEV, acc, 0, 0);
+	fz_add_fd(fd, (flags & O_PATH) ? K_PATH : K_DEV, acc, 0, 0, slot);
 }
 
 static void op_close(void)
@@ -761,7 +859,7 @@ static void op_dup(void)
 		fz_violation("dup: %s", strerror(errno));
 		return;
 	}
-	fz_add_fd(fd, c.kind, c.acc, c.off, c.size);
+	fz_add_fd(fd, c.kind, c.acc, c.off, c.size, c.slot);
 }
 
 /* ------------------------------------------------------------------ */
@@ -803,7 +901,7 @@ static void op_mmap(void)
 	if (!f)
 		return;
 	dev = f->kind != K_DMABUF;
-	size = dev ? ep.size : f->size;
+	size = dev ? fz_buf(f->slot)->size : f->size;
 	len = fz_pick_len(size);
 	off = fz_pick_off(size);
 	switch (rndn(12)) {
@@ -848,7 +946,8 @@ static void op_mmap(void)
 		break;
 	}
 	snprintf(me->what, sizeof(me->what),
-		 "%s fd %d acc %d (range %llx+%llx) len 0x%llx off 0x%llx prot %d flags 0x%x addr %p",
+		 "buffer %u %s fd %d acc %d (range %llx+%llx) len 0x%llx off 0x%llx prot %d flags 0x%x addr %p",
+		 fz_buf(f->slot)->id,
 		 f->kind == K_DMABUF ? "dma-buf" : f->kind == K_PATH ? "O_PATH" : "dev", f->fd,
 		 f->acc, (unsigned long long)f->off, (unsigned long long)f->size,
 		 (unsigned long long)len, (unsigned long long)off, prot, flags, hint);
@@ -930,6 +1029,7 @@ static void op_mmap(void)
 		fz_violation("MAP_FIXED mapped at %p", p);
 	memset(&m, 0, sizeof(m));
 	m.addr = p;
+	m.slot = f->slot;
 	m.len = (len + FZ_BLOCK - 1) & ~(FZ_BLOCK - 1);
 	m.boff = (dev ? 0 : f->off) + off;
 	m.prot = prot;
@@ -1172,15 +1272,18 @@ static void op_get_info(void)
 	struct hpage_map_info *info = (struct hpage_map_info *)me->scratch;
 	int sel = rndn(8), ret, err;
 	void *arg = info;
+	const struct fz_buf *b;
 
 	if (!f)
 		return;
+	b = fz_buf(f->slot);
 	if (sel == 0)
 		arg = fz_bad_ptr();
 	else if (sel == 1)
 		arg = me->ro_page;
 	memset(info, 0xa5, sizeof(*info));
-	snprintf(me->what, sizeof(me->what), "fd %d kind %d arg %p", f->fd, f->kind, arg);
+	snprintf(me->what, sizeof(me->what), "buffer %u fd %d kind %d arg %p", b->id, f->fd,
+		 f->kind, arg);
 	ret = ioctl(f->fd, HPAGE_MAP_IOC_GET_INFO, arg);
 	err = errno;
 	if (f->kind == K_PATH) {
@@ -1196,9 +1299,9 @@ static void op_get_info(void)
 		return;
 	}
 	EXPECT_OK(ret, err);
-	if (!ret && (info->size != ep.size || info->page_size != ep.ps ||
-		     info->nr_pages != ep.nr || info->numa_node != ep.numa_node ||
-		     info->flags || info->id || info->reserved32 ||
+	if (!ret && (info->size != b->size || info->page_size != ep.ps ||
+		     info->nr_pages != b->nr || info->numa_node != b->node ||
+		     info->flags || info->id != b->id || info->reserved32 ||
 		     info->reserved[0] || info->reserved[1] || info->reserved[2]))
 		fz_violation("GET_INFO: size %llu page_size %llu nr %llu node %d flags %u id %u reserved %x %llx %llx %llx",
 			     (unsigned long long)info->size, (unsigned long long)info->page_size,
@@ -1229,15 +1332,19 @@ static void op_get_pages(void)
 	struct hpage_map_pages req;
 	uint64_t *out = (uint64_t *)me->scratch;
 	int ret, err, sel = rndn(10), want = 0;
+	const struct fz_buf *b;
+	unsigned long nr;
 
 	if (!f)
 		return;
+	b = fz_buf(f->slot);
+	nr = b->nr;
 	memset(&req, 0, sizeof(req));
-	req.first = fz_boundary(ep.nr);
-	req.count = fz_boundary(ep.nr);
+	req.first = fz_boundary(nr);
+	req.count = fz_boundary(nr);
 	if (chance(40)) {
 		req.first = 0;
-		req.count = ep.nr;
+		req.count = nr;
 	}
 	req.addrs = (uintptr_t)out;
 	if (sel == 0)
@@ -1248,13 +1355,13 @@ static void op_get_pages(void)
 		req.flags = 1U << rndn(32);
 	if (chance(5))
 		req.reserved = 1U << rndn(32);
-	snprintf(me->what, sizeof(me->what), "first %llu count %llu addrs %llx flags %x reserved %x",
-		 (unsigned long long)req.first, (unsigned long long)req.count,
+	snprintf(me->what, sizeof(me->what), "buffer %u first %llu count %llu addrs %llx flags %x reserved %x",
+		 b->id, (unsigned long long)req.first, (unsigned long long)req.count,
 		 (unsigned long long)req.addrs, req.flags, req.reserved);
 	if (me->no_admin)
 		want = EPERM;
-	else if (req.flags || req.reserved || !req.count || req.first >= ep.nr ||
-		 req.count > ep.nr - req.first)
+	else if (req.flags || req.reserved || !req.count || req.first >= nr ||
+		 req.count > nr - req.first)
 		want = EINVAL;
 	else if (req.addrs != (uintptr_t)out)
 		want = EFAULT;
@@ -1274,10 +1381,10 @@ static void op_get_pages(void)
 		if (!out[i] || out[i] % ep.ps)
 			fz_violation("page %llu at 0x%llx", (unsigned long long)pg,
 				     (unsigned long long)out[i]);
-		else if (atomic_load(&sh->phys_set) && sh->phys[pg] != out[i])
-			fz_violation("page %llu moved: 0x%llx, was 0x%llx", (unsigned long long)pg,
-				     (unsigned long long)out[i],
-				     (unsigned long long)sh->phys[pg]);
+		else if (b->phys[pg] != out[i])
+			fz_violation("page %llu moved or is another buffer's: 0x%llx, was 0x%llx",
+				     (unsigned long long)pg, (unsigned long long)out[i],
+				     (unsigned long long)b->phys[pg]);
 	}
 }
 
@@ -1297,18 +1404,21 @@ static void op_export(void)
 	struct hpage_map_export *req = (struct hpage_map_export *)me->scratch;
 	int ret, err, want = 0, mode, next, sel = rndn(12);
 	void *arg = req;
+	uint64_t nr, size;
 
 	if (!f || me->nfds >= FZ_MAX_FDS - 1)
 		return;
+	nr = fz_buf(f->slot)->nr;
+	size = fz_buf(f->slot)->size;
 	memset(req, 0, sizeof(*req));
 	if (chance(60)) {
-		uint64_t first = rndn(ep.nr);
+		uint64_t first = rndn(nr);
 
 		req->offset = first * ep.ps;
-		req->size = (1 + rndn(ep.nr - first)) * ep.ps;
+		req->size = (1 + rndn(nr - first)) * ep.ps;
 	} else {
-		req->offset = fz_pick_off(ep.size);
-		req->size = fz_pick_len(ep.size);
+		req->offset = fz_pick_off(size);
+		req->size = fz_pick_len(size);
 	}
 	req->flags = chance(50) ? O_RDWR : O_RDONLY;
 	if (chance(50))
@@ -1327,8 +1437,8 @@ static void op_export(void)
 		mprotect(me->ro_page, 4096, PROT_READ);
 		arg = me->ro_page + 64;
 	}
-	snprintf(me->what, sizeof(me->what), "fd %d acc %d off 0x%llx size 0x%llx flags 0x%x reserved %llx %llx arg %p",
-		 f->fd, f->acc, (unsigned long long)req->offset, (unsigned long long)req->size,
+	snprintf(me->what, sizeof(me->what), "buffer %u fd %d acc %d off 0x%llx size 0x%llx flags 0x%x reserved %llx %llx arg %p",
+		 fz_buf(f->slot)->id, f->fd, f->acc, (unsigned long long)req->offset, (unsigned long long)req->size,
 		 req->flags, (unsigned long long)req->reserved[0],
 		 (unsigned long long)req->reserved[1], arg);
 	mode = req->flags & O_ACCMODE;
@@ -1340,7 +1450,7 @@ static void op_export(void)
 		 req->reserved[0] || req->reserved[1])
 		want = EINVAL;
 	else if (req->offset % ep.ps || req->size % ep.ps || !req->size ||
-		 req->offset >= ep.size || req->size > ep.size - req->offset)
+		 req->offset >= size || req->size > size - req->offset)
 		want = EINVAL;
 	else if (mode == O_RDWR && f->acc == O_RDONLY)
 		want = EACCES;
@@ -1358,7 +1468,7 @@ static void op_export(void)
 			fz_violation("a failed export left fd %d behind", next);
 		if (!ret)
 			fz_add_fd(((struct hpage_map_export *)arg)->fd, K_DMABUF, mode,
-				  req->offset, req->size);
+				  req->offset, req->size, f->slot);
 		return;
 	}
 	EXPECT_OK(ret, err);
@@ -1373,7 +1483,7 @@ static void op_export(void)
 			     mode);
 	if (lseek(req->fd, 0, SEEK_END) != (off_t)req->size)
 		fz_violation("dma-buf size %lld", (long long)lseek(req->fd, 0, SEEK_END));
-	fz_add_fd(req->fd, K_DMABUF, mode, req->offset, req->size);
+	fz_add_fd(req->fd, K_DMABUF, mode, req->offset, req->size, f->slot);
 }
 
 static void op_bad_ioctl(void)
@@ -1496,7 +1606,9 @@ static void op_vgem(void)
 		snprintf(me->what, sizeof(me->what), "GEM_CLOSE %u", c.handle);
 		if (ioctl(me->card, DRM_IOCTL_GEM_CLOSE, &c))
 			fz_violation("GEM_CLOSE: %s", strerror(errno));
-		me->handles[i] = me->handles[--me->nhandles];
+		me->nhandles--;
+		me->handles[i] = me->handles[me->nhandles];
+		me->hslot[i] = me->hslot[me->nhandles];
 		if (!ioctl(me->card, DRM_IOCTL_GEM_CLOSE, &c))
 			fz_violation("second GEM_CLOSE succeeded");
 	} else {
@@ -1521,8 +1633,10 @@ static void op_vgem(void)
 		}
 		for (int i = 0; i < me->nhandles; i++)
 			known |= me->handles[i] == h.handle;
-		if (!known)
+		if (!known) {
+			me->hslot[me->nhandles] = f->slot;
 			me->handles[me->nhandles++] = h.handle;
+		}
 	}
 }
 
@@ -1557,7 +1671,7 @@ static void op_fileops(void)
 		break;
 	}
 	case 3:
-		ret = ftruncate(f->fd, rndn(ep.size));
+		ret = ftruncate(f->fd, rndn(fz_buf(f->slot)->size));
 		if (!ret)
 			fz_violation("ftruncate succeeded");
 		break;
@@ -1602,6 +1716,443 @@ static void op_rmmod(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* /dev/hpage_map-control                                              */
+
+#define FZ_BUDGET_SHIFT(node)	((node) < 0 ? 0 : 16 * ((node) + 1))
+
+/*
+ * Promise @nr pages to a transient buffer on @node (-1: any), if every
+ * promise can still be kept: the promises together fit the free pages, and
+ * each node's strict ones fit it even if every any-node page came from
+ * there.  Then its ADD must succeed.
+ */
+static bool fz_reserve(uint64_t nr, int node)
+{
+	unsigned long long cur = atomic_load(&sh->budget), next;
+	long long any, s0, s1;
+
+	do {
+		next = cur + (nr << FZ_BUDGET_SHIFT(node));
+		any = next & 0xffff;
+		s0 = (next >> 16) & 0xffff;
+		s1 = (next >> 32) & 0xffff;
+		if (any + s0 + s1 > ep.free_total)
+			return false;
+		if (ep.nodes >= 2 && ((s0 && s0 + any > ep.free_node[0]) ||
+				      (s1 && s1 + any > ep.free_node[1])))
+			return false;
+	} while (!atomic_compare_exchange_weak(&sh->budget, &cur, next));
+	return true;
+}
+
+static void fz_unreserve(uint64_t nr, int node)
+{
+	atomic_fetch_sub(&sh->budget, nr << FZ_BUDGET_SHIFT(node));
+}
+
+/* Does this process hold buffer @slot: an fd, a mapping, a dma-buf, an import? */
+static bool fz_holds(int slot)
+{
+	for (int i = 0; i < me->nfds; i++)
+		if (me->fds[i].slot == slot && me->fds[i].kind != K_PATH)
+			return true;
+	for (int i = 0; i < me->nmaps; i++)
+		if (me->maps[i].slot == slot)
+			return true;
+	for (int i = 0; i < me->nhandles; i++)
+		if (me->hslot[i] == slot)
+			return true;
+	return false;
+}
+
+/* Let go of everything this process holds of buffer @slot. */
+static void fz_release_slot(int slot)
+{
+	for (int i = 0; i < me->nfds; i++)
+		if (me->fds[i].slot == slot) {
+			close(me->fds[i].fd);
+			fz_del_fd(&me->fds[i]);
+			i--;
+		}
+	for (int i = 0; i < me->nmaps; i++)
+		if (me->maps[i].slot == slot) {
+			struct fz_map m = me->maps[i];
+
+			if (munmap(m.addr, m.len))
+				fz_violation("munmap %p+%zx: %s", m.addr, m.len, strerror(errno));
+			fz_rereserve(m.addr, m.len);
+			me->maps[i] = me->maps[--me->nmaps];
+			i--;
+		}
+	for (int i = 0; i < me->nhandles; i++)
+		if (me->hslot[i] == slot) {
+			struct drm_gem_close c = { .handle = me->handles[i] };
+
+			if (ioctl(me->card, DRM_IOCTL_GEM_CLOSE, &c))
+				fz_violation("GEM_CLOSE: %s", strerror(errno));
+			me->nhandles--;
+			me->handles[i] = me->handles[me->nhandles];
+			me->hslot[i] = me->hslot[me->nhandles];
+			i--;
+		}
+}
+
+/* REMOVE of transient slot @t, which this process added. */
+static void fz_remove_own(int t)
+{
+	struct fz_buf *b = &me->tbuf[t];
+	bool busy = fz_holds(fz_tslot(t));
+	int ret;
+
+	snprintf(me->what, sizeof(me->what), "REMOVE own buffer %u (%s)", b->id,
+		 busy ? "held" : "not held");
+	/* a SIGKILL between the two steps leaves the count in tbusy */
+	atomic_fetch_add(&sh->tbusy, 1);
+	atomic_fetch_sub(&sh->tlive, 1);
+	ret = hpm_ctl_remove(me->ctl, b->id);
+	if (ret)
+		atomic_fetch_add(&sh->tlive, 1);
+	atomic_fetch_sub(&sh->tbusy, 1);
+	atomic_fetch_add(ret ? &sh->trefused : &sh->tremoved, 1);
+	if (busy) {
+		EXPECT_FAIL(ret, -ret, EBUSY);
+	} else if (ret) {
+		unsigned long long v[3] = { 0, 0, 0 };
+
+		hpm_buf_ull(b->id, "open_files", &v[0]);
+		hpm_buf_ull(b->id, "mappings", &v[1]);
+		hpm_buf_ull(b->id, "dma_bufs", &v[2]);
+		fz_violation("failed with %s, must succeed (sysfs: open_files %llu mappings %llu dma_bufs %llu)",
+			     strerror(-ret), v[0], v[1], v[2]);
+	}
+	if (ret)
+		return;
+	/* gone: whatever the books said this process still held is gone too */
+	if (busy)
+		fz_release_slot(fz_tslot(t));
+	b->live = false;
+	fz_unreserve(b->nr, b->want_node);
+}
+
+/* Before exiting: give back every transient buffer this process added. */
+static void fz_release_own(void)
+{
+	me->op = "exit";
+	for (int t = 0; t < FZ_TSLOTS; t++)
+		if (me->tbuf[t].live && me->tbuf[t].owner == getpid()) {
+			fz_release_slot(fz_tslot(t));
+			fz_remove_own(t);
+		}
+}
+
+/* A new buffer as GET_INFO, sysfs and GET_PAGES must show it. */
+static void fz_check_new(struct fz_buf *b, int fd)
+{
+	static const char *const attrs[] = {
+		"id", "nr_pages", "page_size", "size", "numa_node", "open_files",
+		"mappings", "dma_bufs", "hwpoisoned_pages",
+	};
+	struct hpage_map_info info;
+	struct hpage_map_pages req = { .first = 0, .count = b->nr,
+				       .addrs = (uintptr_t)b->phys };
+	unsigned long long want[9] = { b->id, b->nr, ep.ps, b->size, 0, 1, 0, 0, 0 };
+
+	if (hpm_get_info(fd, &info)) {
+		fz_violation("GET_INFO of new buffer %u: %s", b->id, strerror(errno));
+		return;
+	}
+	if (info.id != b->id || info.nr_pages != b->nr || info.page_size != ep.ps ||
+	    info.size != b->size || (b->want_node >= 0 && info.numa_node != b->want_node) ||
+	    info.flags || info.reserved32)
+		fz_violation("GET_INFO of new buffer %u: id %u nr %llu page_size %llu size %llu node %d (asked %d) flags %u",
+			     b->id, info.id, (unsigned long long)info.nr_pages,
+			     (unsigned long long)info.page_size, (unsigned long long)info.size,
+			     info.numa_node, b->want_node, info.flags);
+	b->node = info.numa_node;
+	want[4] = (unsigned long long)(long long)b->node;
+	/* nobody but this process knows the id: the users are exact */
+	for (unsigned int i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		unsigned long long v = 0;
+		int ret = hpm_buf_ull(b->id, attrs[i], &v);
+
+		if (i == 4 && !ret)	/* numa_node is signed */
+			v = (unsigned long long)(long long)(int)v;
+		if (ret || v != want[i])
+			fz_violation("sysfs %s of new buffer %u: %llu (%s), expected %llu",
+				     attrs[i], b->id, v, ret ? strerror(-ret) : "read",
+				     want[i]);
+	}
+	if (ioctl(fd, HPAGE_MAP_IOC_GET_PAGES, &req)) {
+		fz_violation("GET_PAGES of new buffer %u: %s", b->id, strerror(errno));
+		memset(b->phys, 0, sizeof(b->phys));
+		return;
+	}
+	for (unsigned long i = 0; i < b->nr; i++) {
+		if (!b->phys[i] || b->phys[i] % ep.ps)
+			fz_violation("new buffer %u page %lu at 0x%llx", b->id, i,
+				     (unsigned long long)b->phys[i]);
+		for (unsigned int p = 0; p < ep.nbuf; p++)
+			for (unsigned long j = 0; j < ep.buf[p].nr; j++)
+				if (ep.buf[p].phys[j] == b->phys[i])
+					fz_violation("new buffer %u page %lu at 0x%llx is buffer %u's page %lu",
+						     b->id, i, (unsigned long long)b->phys[i],
+						     ep.buf[p].id, j);
+	}
+}
+
+/* ADD that must succeed: a transient buffer within the budget. */
+static void fz_ctl_add(void)
+{
+	int t = -1, node = -1, fd;
+	struct fz_buf *b;
+	uint64_t nr = 1 + rndn(FZ_T_MAX_NR), ps = chance(50) ? 0 : ep.ps;
+	long long id;
+
+	for (int i = 0; i < FZ_TSLOTS; i++)
+		if (!me->tbuf[i].live)
+			t = i;
+	if (t < 0)
+		return;
+	if (ep.nodes >= 2 && chance(40))
+		node = rndn(2);
+	if (!fz_reserve(nr, node))
+		return;
+	b = &me->tbuf[t];
+	snprintf(me->what, sizeof(me->what), "ADD nr_pages %llu page_size %llu node %d",
+		 (unsigned long long)nr, (unsigned long long)ps, node);
+	atomic_fetch_add(&sh->tbusy, 1);
+	id = hpm_ctl_add(me->ctl, nr, ps, node);
+	if (id >= 0) {
+		atomic_fetch_add(&sh->tlive, 1);
+		atomic_fetch_add(&sh->tadded, 1);
+	}
+	atomic_fetch_sub(&sh->tbusy, 1);
+	if (id < 0) {
+		fz_violation("ADD failed with %s, must succeed (%lld pages free after the load, %llx promised)",
+			     strerror(-id), ep.free_total,
+			     (unsigned long long)atomic_load(&sh->budget));
+		fz_unreserve(nr, node);
+		return;
+	}
+	memset(b, 0, sizeof(*b));
+	b->live = true;
+	b->id = id;
+	b->nr = nr;
+	b->size = nr * ep.ps;
+	b->want_node = node;
+	b->node = node;
+	b->owner = getpid();
+	/* a new buffer is zero: so must every word's record be */
+	memset((void *)sh->shadow[fz_tslot(t)], 0, sizeof(sh->shadow[0]));
+	snprintf(me->what, sizeof(me->what), "ADD nr_pages %llu page_size %llu node %d: id %u",
+		 (unsigned long long)nr, (unsigned long long)ps, node, b->id);
+	if (id < (ep.nbuf > 1 ? ep.nbuf : 1) || id >= FZ_ID_UNUSED)
+		fz_violation("ADD returned id %lld with %u parameter buffers", id, ep.nbuf);
+	for (int i = 0; i < FZ_TSLOTS; i++)
+		if (i != t && me->tbuf[i].live && me->tbuf[i].id == b->id)
+			fz_violation("ADD returned id %u, a live buffer's", b->id);
+	fd = hpm_open_id(b->id, O_RDWR);
+	if (fd < 0) {
+		fz_violation("open of new buffer %u: %s", b->id, strerror(errno));
+		return;
+	}
+	fz_check_new(b, fd);
+	if (chance(70))
+		fz_add_fd(fd, K_DEV, O_RDWR, 0, 0, fz_tslot(t));
+	else
+		close(fd);
+}
+
+/* ADD that must fail: bad arguments, more pages than memory, bad pointers. */
+static void fz_ctl_add_bad(void)
+{
+	static const uint64_t bad_ps[] = {
+		4096, 3UL << 20, 1UL << 20, 4UL << 20, (2UL << 20) + 4096, 1ULL << 63, ~0ULL,
+	};
+	static const uint64_t absurd[] = { 1ULL << 32, 1ULL << 40, 1ULL << 63, ~0ULL };
+	struct hpage_map_ctl_add *req = (struct hpage_map_ctl_add *)me->scratch;
+	int sel = rndn(8), want = EINVAL, ret, err;
+	bool reserved = false;
+	void *arg = req;
+
+	memset(req, 0, sizeof(*req));
+	req->nr_pages = 1 + rndn(FZ_T_MAX_NR);
+	req->page_size = chance(50) ? 0 : ep.ps;
+	req->numa_node = ep.nodes >= 2 && chance(30) ? (int)rndn(2) : -1;
+	req->id = rnd();	/* output only */
+	switch (sel) {
+	case 0: case 1: {	/* one or more things wrong: each is EINVAL */
+		int faults = 1 + rndn(3);
+
+		for (int i = 0; i < faults; i++) {
+			switch (rndn(5)) {
+			case 0: req->flags = 1U << rndn(32); break;
+			case 1: req->reserved[rndn(5)] = 1U << rndn(32); break;
+			case 2: req->nr_pages = 0; break;
+			case 3: req->page_size = bad_ps[rndn(sizeof(bad_ps) / sizeof(bad_ps[0]))]; break;
+			default: {
+				const int nodes[] = { -2, ep.nodes, 64, 4096, INT32_MIN, INT32_MAX };
+
+				req->numa_node = nodes[rndn(6)];
+				break;
+			}
+			}
+		}
+		break;
+	}
+	case 2:			/* more than memory holds: refused before taking any */
+		if (chance(50))	/* each logs a line: the serial console is slow */
+			return;
+		req->nr_pages = absurd[rndn(4)];
+		want = ENOMEM;
+		break;
+	case 3:			/* 1 GiB pages: none in this pool, or no such size */
+		if (!ep.gb_errno || chance(50))
+			return;
+		req->page_size = 1UL << 30;
+		req->nr_pages = 1;
+		want = ep.gb_errno;
+		break;
+	case 4: case 5:		/* the request unreadable */
+		arg = fz_bad_ptr();
+		want = EFAULT;
+		break;
+	default:		/* the id unwritable: the new buffer goes again */
+		if (!me->no_admin) {
+			if (!fz_reserve(req->nr_pages, req->numa_node))
+				return;
+			reserved = true;
+		}
+		mprotect(me->ro_page, 4096, PROT_READ | PROT_WRITE);
+		memcpy(me->ro_page + 128, req, sizeof(*req));
+		mprotect(me->ro_page, 4096, PROT_READ);
+		arg = me->ro_page + 128;
+		want = EFAULT;
+		break;
+	}
+	if (me->no_admin)
+		want = EPERM;
+	snprintf(me->what, sizeof(me->what), "ADD arg %p nr_pages 0x%llx page_size 0x%llx node %d flags 0x%x reserved %x %x %x %x %x",
+		 arg, (unsigned long long)req->nr_pages, (unsigned long long)req->page_size,
+		 req->numa_node, req->flags, req->reserved[0], req->reserved[1],
+		 req->reserved[2], req->reserved[3], req->reserved[4]);
+	if (reserved)
+		atomic_fetch_add(&sh->tbusy, 1);
+	ret = ioctl(me->ctl, HPAGE_MAP_CTL_ADD, arg);
+	err = errno;
+	if (reserved)
+		atomic_fetch_sub(&sh->tbusy, 1);
+	EXPECT_FAIL(ret, err, want);
+	if (!ret) {
+		/* the model is wrong somewhere: do not leave the buffer to others */
+		uint32_t id = ((struct hpage_map_ctl_add *)arg)->id;
+
+		if (!reserved && (arg == req))
+			hpm_ctl_remove(me->ctl, id);
+	}
+	if (reserved)
+		fz_unreserve(req->nr_pages, req->numa_node);
+}
+
+/* REMOVE whose outcome is certain whoever else runs: EBUSY, ENOENT, EFAULT. */
+static void fz_ctl_remove_other(void)
+{
+	uint32_t *id = (uint32_t *)me->scratch;
+	int want, ret, err;
+	void *arg = id;
+
+	switch (rndn(4)) {
+	case 0:			/* a parameter buffer: the guard fd holds it */
+		*id = ep.buf[rndn(ep.nbuf)].id;
+		want = EBUSY;
+		break;
+	case 1: {		/* no buffer can have it */
+		static const uint32_t ids[] = { 1024, 1025, 0x10000, 0x7fffffff, 0x80000000,
+						~0U };
+
+		*id = chance(50) ? FZ_ID_UNUSED + rndn(1U << 31) : ids[rndn(6)];
+		want = ENOENT;
+		break;
+	}
+	case 2: {		/* an inherited transient buffer this child holds */
+		int t = rndn(FZ_TSLOTS);
+
+		if (!me->tbuf[t].live || me->tbuf[t].owner == getpid() || !fz_holds(fz_tslot(t)))
+			return;
+		*id = me->tbuf[t].id;
+		want = EBUSY;
+		break;
+	}
+	default:
+		arg = fz_bad_ptr();
+		want = EFAULT;
+		break;
+	}
+	if (me->no_admin)
+		want = EPERM;
+	snprintf(me->what, sizeof(me->what), "REMOVE arg %p id %u", arg,
+		 arg == id ? *id : 0);
+	ret = ioctl(me->ctl, HPAGE_MAP_CTL_REMOVE, arg);
+	err = errno;
+	EXPECT_FAIL(ret, err, want);
+}
+
+/* Control ioctls that do not exist, whoever asks. */
+static void fz_ctl_unknown(void)
+{
+	unsigned int cmd;
+
+	switch (rndn(3)) {
+	case 0: cmd = HPAGE_MAP_IOC_GET_INFO; break;
+	case 1: cmd = HPAGE_MAP_IOC_EXPORT_DMABUF; break;
+	default:
+		cmd = _IOC(rndn(4), HPAGE_MAP_IOC_MAGIC, rndn(0x20), rndn(64));
+		if (cmd == HPAGE_MAP_CTL_ADD || cmd == HPAGE_MAP_CTL_REMOVE)
+			return;
+		break;
+	}
+	snprintf(me->what, sizeof(me->what), "control ioctl 0x%x", cmd);
+	EXPECT_FAIL(ioctl(me->ctl, cmd, me->scratch), errno, ENOTTY);
+}
+
+static void op_ctl(void)
+{
+	int own[FZ_TSLOTS], n = 0;
+
+	if (me->ctl < 0)
+		return;
+	for (int t = 0; t < FZ_TSLOTS; t++)
+		if (me->tbuf[t].live && me->tbuf[t].owner == getpid())
+			own[n++] = t;
+	switch (rndn(10)) {
+	case 0: case 1: case 2:
+		if (me->no_admin)
+			fz_ctl_add_bad();
+		else
+			fz_ctl_add();
+		break;
+	case 3: case 4:
+		if (!n)
+			break;
+		n = own[rndn(n)];
+		/* sometimes let go of it first: then it must go */
+		if (chance(40))
+			fz_release_slot(fz_tslot(n));
+		fz_remove_own(n);
+		break;
+	case 5: case 6:
+		fz_ctl_add_bad();
+		break;
+	case 7: case 8:
+		fz_ctl_remove_other();
+		break;
+	default:
+		fz_ctl_unknown();
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* the worker loop, fork                                               */
 
 static void fz_run(unsigned long long nops);
@@ -1628,6 +2179,13 @@ static void op_fork(void)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		me->child = true;
 		me->depth++;
+		/*
+		 * A child to be SIGKILLed forks none: PDEATHSIG would kill its
+		 * own children only after the worker's waitpid(), still holding
+		 * what they inherited (and REMOVE would see them).
+		 */
+		if (mode == 1)
+			me->depth = 2;
 		me->rng = child_seed;
 		me->may_write = mode != 1;	/* a killed child must not half-write */
 		me->may_vgem = false;		/* the card's handles are the parent's */
@@ -1655,6 +2213,7 @@ static void op_fork(void)
 			}
 		}
 		fz_run(nops);
+		fz_release_own();
 		_exit(0);
 	}
 	if (mode == 1) {
@@ -1675,7 +2234,7 @@ static void (*const fz_ops[OP_NR])(void) = {
 	[OP_GET_INFO] = op_get_info, [OP_GET_PAGES] = op_get_pages,
 	[OP_EXPORT] = op_export, [OP_BAD_IOCTL] = op_bad_ioctl,
 	[OP_DMABUF] = op_dmabuf, [OP_VGEM] = op_vgem, [OP_FILEOPS] = op_fileops,
-	[OP_FORK] = op_fork, [OP_RMMOD] = op_rmmod,
+	[OP_FORK] = op_fork, [OP_RMMOD] = op_rmmod, [OP_CTL] = op_ctl,
 };
 
 static enum fz_op fz_pick_op(void)
@@ -1727,7 +2286,7 @@ static void fz_run(unsigned long long nops)
 static void fz_worker(int id)
 {
 	static struct fz_worker w;
-	int fd;
+	int fd, slot;
 
 	memset(&w, 0, sizeof(w));
 	me = &w;
@@ -1747,30 +2306,21 @@ static void fz_worker(int id)
 	}
 	mprotect(w.ro_page, 4096, PROT_READ);
 	w.card = hpm_vgem_open();
-	/* one fd and one mapping to start from */
-	fd = open(HPAGE_MAP_DEVICE, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		fz_violation("setup: open: %s", strerror(errno));
+	w.ctl = hpm_ctl_open();
+	if (w.ctl < 0) {
+		fz_violation("setup: open %s: %s", HPAGE_MAP_CONTROL_DEVICE, strerror(errno));
 		_exit(1);
 	}
-	fz_add_fd(fd, K_DEV, O_RDWR, 0, 0);
-	/* the physical addresses, once per epoch */
-	if (!atomic_load(&sh->phys_set)) {
-		struct hpage_map_pages req = { .first = 0, .count = ep.nr,
-					       .addrs = (uintptr_t)w.scratch };
-
-		if (!ioctl(fd, HPAGE_MAP_IOC_GET_PAGES, &req)) {
-			int expected = 0;
-
-			if (atomic_compare_exchange_strong(&sh->phys_set, &expected, 2)) {
-				memcpy(sh->phys, w.scratch, ep.nr * 8);
-				atomic_store(&sh->phys_set, 1);
-			}
-		}
+	/* one fd to start from */
+	slot = rndn(ep.nbuf);
+	fd = hpm_open_id(ep.buf[slot].id, O_RDWR);
+	if (fd < 0) {
+		fz_violation("setup: open buffer %u: %s", ep.buf[slot].id, strerror(errno));
+		_exit(1);
 	}
-	while (atomic_load(&sh->phys_set) == 2)
-		;
+	fz_add_fd(fd, K_DEV, O_RDWR, 0, 0, slot);
 	fz_run(0);
+	fz_release_own();
 	_exit(0);
 }
 
@@ -1861,44 +2411,137 @@ static bool fz_probe_dmabuf_noexec(int dev)
 	return noexec;
 }
 
+/* The ids of the buffers that exist now, from sysfs: how many (up to @max). */
+static int fz_buffer_ids(unsigned int *ids, int max)
+{
+	DIR *d = opendir("/sys/class/misc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		unsigned int id = 0;
+		char tail;
+
+		if (strncmp(de->d_name, HPM_MOD_NAME, strlen(HPM_MOD_NAME)))
+			continue;
+		if (!strcmp(de->d_name, HPM_MOD_NAME))
+			id = 0;
+		else if (sscanf(de->d_name + strlen(HPM_MOD_NAME), "%u%c", &id, &tail) != 1)
+			continue;	/* hpage_map-control */
+		if (n < max)
+			ids[n] = id;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * After the workers: remove what SIGKILLed children left.  Their files and
+ * mappings are gone with them, so REMOVE must succeed (allowing exiting
+ * processes a moment to let go).  Returns how many there were.
+ */
+static int fz_remove_leftovers(struct __test_metadata *_metadata)
+{
+	unsigned int ids[256];
+	int n = fz_buffer_ids(ids, 256), left = 0, ctl = hpm_ctl_open();
+
+	ASSERT_LE(0, ctl);
+	EXPECT_GE(256, n);
+	for (int i = 0; i < n && i < 256; i++) {
+		int ret = -EBUSY;
+
+		if (ids[i] < ep.nbuf)
+			continue;
+		left++;
+		for (int tries = 0; tries < 300 && ret == -EBUSY; tries++) {
+			ret = hpm_ctl_remove(ctl, ids[i]);
+			if (ret == -EBUSY)
+				usleep(10000);
+		}
+		EXPECT_EQ(0, ret) TH_LOG("epoch %u: REMOVE of buffer %u left by a killed child: %s",
+					 ep.epoch, ids[i], strerror(-ret));
+	}
+	close(ctl);
+	/* now only the parameter buffers */
+	n = fz_buffer_ids(ids, 256);
+	EXPECT_EQ((int)ep.nbuf, n) TH_LOG("epoch %u: buffers after removing the leftovers", ep.epoch);
+	for (int i = 0; i < n && i < 256; i++) {
+		EXPECT_GT(ep.nbuf, ids[i]) TH_LOG("epoch %u: buffer %u still exists", ep.epoch, ids[i]);
+	}
+	return left;
+}
+
 /* After an epoch: settle, then every check of a quiet system. */
 static void fz_quiescent(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
-			 const char *buf)
+			 const int *guard)
 {
 	static char log[1 << 16];
-	long long mappings = -1, refcnt = -1;
-	unsigned long long open_files = 0;
-	int bufs = -1;
+	unsigned long long users[FZ_MAX_PARAM][3];
+	static const char *const attr[3] = { "mappings", "open_files", "dma_bufs" };
+	long long refcnt = -1, taken = 0;
+	int bufs = -1, left, live, busy;
 	char msg[1024];
+
+	live = atomic_load(&sh->tlive);
+	busy = atomic_load(&sh->tbusy);
+	left = fz_remove_leftovers(_metadata);
+	ksft_print_msg("fuzz: epoch %u: %lu transient buffers added, %lu removed, %lu REMOVEs refused while held, %d left by killed children\n",
+		       ep.epoch, (unsigned long)atomic_load(&sh->tadded),
+		       (unsigned long)atomic_load(&sh->tremoved),
+		       (unsigned long)atomic_load(&sh->trefused), left);
+	/* only killed children leave buffers; each ADD may have been cut short */
+	EXPECT_LE(live, left) TH_LOG("epoch %u: transient buffers recorded but gone", ep.epoch);
+	EXPECT_GE(live + busy, left) TH_LOG("epoch %u: transient buffers nobody added (%d live, %d under way)",
+					    ep.epoch, live, busy);
 
 	/* exiting processes let go of their files asynchronously at worst */
 	for (int i = 0; i < 300; i++) {
-		mappings = hpm_class_mappings();
-		open_files = 0;
-		hpm_class_ull("open_files", &open_files);
+		bool quiet = true;
+
+		for (unsigned int b = 0; b < ep.nbuf; b++)
+			for (int a = 0; a < 3; a++) {
+				users[b][a] = ~0ULL;
+				hpm_buf_ull(ep.buf[b].id, attr[a], &users[b][a]);
+				quiet &= users[b][a] == (a == 1);
+			}
 		refcnt = fz_refcnt();
 		bufs = fz_bufinfo_ours();
-		if (mappings == 1 && open_files == 1 && refcnt == 2 && bufs <= 0)
+		if (quiet && refcnt == ep.nbuf && bufs <= 0)
 			break;
 		usleep(10000);
 	}
-	/* this process: the guard fd and the checking mapping */
-	EXPECT_EQ(1, mappings) TH_LOG("epoch %u: sysfs mappings", ep.epoch);
-	EXPECT_EQ(1, (long long)open_files) TH_LOG("epoch %u: sysfs open_files", ep.epoch);
-	EXPECT_EQ(2, refcnt) TH_LOG("epoch %u: module refcnt (guard fd + mapping)", ep.epoch);
+	/* this process: the guard fds */
+	for (unsigned int b = 0; b < ep.nbuf; b++)
+		for (int a = 0; a < 3; a++) {
+			EXPECT_EQ(a == 1, (long long)users[b][a])
+				TH_LOG("epoch %u: buffer %u: sysfs %s", ep.epoch, ep.buf[b].id, attr[a]);
+		}
+	EXPECT_EQ(ep.nbuf, refcnt) TH_LOG("epoch %u: module refcnt (a guard fd per buffer)", ep.epoch);
 	EXPECT_GE(0, bufs) TH_LOG("epoch %u: dma-bufs of hpage_map left", ep.epoch);
-	EXPECT_EQ(0, hpm_counters_diff(&self->c0, ep.ps, ep.nr, msg, sizeof(msg)))
+	for (unsigned int b = 0; b < ep.nbuf; b++)
+		taken += ep.buf[b].nr;
+	EXPECT_EQ(0, hpm_counters_diff(&self->c0, ep.ps, taken, msg, sizeof(msg)))
 		TH_LOG("epoch %u: counters: %s", ep.epoch, msg);
+	for (int n = 0; n < ep.nodes && n < 2; n++) {
+		EXPECT_EQ(ep.free_node[n], hpm_node_free(n, ep.ps / 1024))
+			TH_LOG("epoch %u: node %d's free 2M pages", ep.epoch, n);
+	}
 
-	/* every word: the owner's last value, or zero */
-	{
+	/* every word of every buffer: the owner's last value, or zero */
+	for (unsigned int s = 0; s < ep.nbuf; s++) {
 		unsigned long long bad = 0, first = 0, got = 0, want = 0;
+		uint64_t blocks = ep.buf[s].size / FZ_BLOCK;
+		const char *buf = mmap(NULL, ep.buf[s].size, PROT_READ, MAP_SHARED, guard[s], 0);
 
-		for (uint64_t b = 0; b < ep.blocks; b++) {
+		ASSERT_NE(MAP_FAILED, buf);
+		for (uint64_t b = 0; b < blocks; b++) {
 			const uint64_t *blk = (const uint64_t *)(buf + b * FZ_BLOCK);
 
 			for (unsigned int i = 0; i < FZ_BLOCK / 8; i++) {
-				uint64_t w = i < ep.workers ? atomic_load(&sh->shadow[i][b]) : 0;
+				uint64_t w = i < ep.workers ? atomic_load(&sh->shadow[s][i][b]) : 0;
 
 				if (blk[i] != w && !bad++) {
 					first = b * FZ_BLOCK + i * 8;
@@ -1907,8 +2550,9 @@ static void fz_quiescent(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *
 				}
 			}
 		}
-		EXPECT_EQ(0, bad) TH_LOG("epoch %u: %llu words differ from what was written; first at buffer offset 0x%llx: 0x%llx, expected 0x%llx",
-					 ep.epoch, bad, first, got, want);
+		EXPECT_EQ(0, bad) TH_LOG("epoch %u: buffer %u: %llu words differ from what was written; first at offset 0x%llx: 0x%llx, expected 0x%llx",
+					 ep.epoch, ep.buf[s].id, bad, first, got, want);
+		munmap((void *)buf, ep.buf[s].size);
 	}
 	hpm_kmsg_collect(self->kmsg, 7, log, sizeof(log));
 	for (size_t i = 0; i < sizeof(fz_bad_log) / sizeof(fz_bad_log[0]); i++) {
@@ -1921,6 +2565,144 @@ static void fz_quiescent(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *
 		EXPECT_EQ(NULL, hit) TH_LOG("epoch %u: kernel log:\n%.2000s", ep.epoch, bol);
 		break;
 	}
+}
+
+/* Number of NUMA nodes with a pool of this size (node0, node1, ...). */
+static int fz_nr_nodes(void)
+{
+	int n = 0;
+
+	while (n < 64 && hpm_node_free(n, ep.ps / 1024) >= 0)
+		n++;
+	return n;
+}
+
+/*
+ * Load this epoch's parameter buffers: 1 .. 3, each 1 .. @max_nr pages;
+ * on two nodes some strict, every node's share within what it has free.
+ */
+static void fz_load(struct __test_metadata *_metadata, uint64_t *rng, unsigned long max_nr)
+{
+	char params[192], ps[64] = "", nodes[64] = "", nrs[64] = "";
+	long long node_free[2] = { 0, 0 }, want[2] = { 0, 0 };
+	bool strict = false;
+
+	ep.nodes = fz_nr_nodes();
+	for (int n = 0; n < ep.nodes && n < 2; n++)
+		node_free[n] = hpm_node_free(n, ep.ps / 1024);
+	ep.nbuf = 1 + splitmix(rng) % FZ_MAX_PARAM;
+	for (unsigned int i = 0; i < ep.nbuf; i++) {
+		struct fz_buf *b = &ep.buf[i];
+		uint64_t r = splitmix(rng);
+
+		memset(b, 0, sizeof(*b));
+		b->id = i;
+		b->nr = 1 + r % max_nr;
+		if (ep.epoch == 1 && !i)
+			b->nr = max_nr;
+		b->size = b->nr * ep.ps;
+		b->want_node = -1;
+		if (ep.nodes >= 2 && (r >> 32) % 3) {
+			int n = (r >> 40) % 2;
+
+			if (want[n] + (long long)b->nr <= node_free[n]) {
+				b->want_node = n;
+				want[n] += b->nr;
+				strict = true;
+			}
+		}
+		snprintf(nrs + strlen(nrs), sizeof(nrs) - strlen(nrs), "%s%lu", i ? "," : "", b->nr);
+		/* an empty page_size entry: the default, 2M here */
+		snprintf(ps + strlen(ps), sizeof(ps) - strlen(ps), "%s%s", i ? "," : "",
+			 (r >> 48) % 3 ? "2M" : "");
+		snprintf(nodes + strlen(nodes), sizeof(nodes) - strlen(nodes), "%s%d", i ? "," : "",
+			 b->want_node);
+	}
+	if (!strcmp(ps, "") || !strcmp(ps, ",") || !strcmp(ps, ",,"))
+		snprintf(ps, sizeof(ps), "2M");	/* "page_size=" alone is not an entry */
+	snprintf(params, sizeof(params), "nr_pages=%s page_size=%s%s%s", nrs, ps,
+		 strict ? " numa_node=" : "", strict ? nodes : "");
+	ASSERT_EQ(0, hpm_finit(params)) TH_LOG("epoch %u: load %s", ep.epoch, params);
+	ksft_print_msg("fuzz: epoch %u: %s\n", ep.epoch, params);
+}
+
+/*
+ * Before the workers: each parameter buffer is what was asked, zero and
+ * its own; ADDs the pool cannot meet fail and take nothing.
+ */
+static void fz_check_load(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
+			  const int *guard)
+{
+	struct hpm_counters c1;
+	struct hpm_counters *c = &c1;
+	long long taken = 0, id;
+	char msg[1024];
+	int ctl;
+
+	for (unsigned int i = 0; i < ep.nbuf; i++) {
+		struct fz_buf *b = &ep.buf[i];
+		struct hpage_map_info info;
+		struct hpage_map_pages req = { .first = 0, .count = b->nr,
+					       .addrs = (uintptr_t)b->phys };
+		void *map;
+
+		ASSERT_EQ(0, hpm_get_info(guard[i], &info));
+		EXPECT_EQ(i, info.id);
+		EXPECT_EQ(b->nr, info.nr_pages);
+		EXPECT_EQ(b->size, info.size);
+		EXPECT_EQ(ep.ps, info.page_size);
+		if (b->want_node >= 0)
+			EXPECT_EQ(b->want_node, info.numa_node) TH_LOG("epoch %u: buffer %u", ep.epoch, i);
+		b->node = info.numa_node;
+		b->live = true;
+		ASSERT_EQ(0, ioctl(guard[i], HPAGE_MAP_IOC_GET_PAGES, &req));
+		for (unsigned int j = 0; j < i; j++)
+			for (unsigned long p = 0; p < b->nr; p++)
+				for (unsigned long q = 0; q < ep.buf[j].nr; q++) {
+					EXPECT_NE(ep.buf[j].phys[q], b->phys[p])
+						TH_LOG("epoch %u: buffers %u and %u share a page", ep.epoch, j, i);
+				}
+		map = mmap(NULL, b->size, PROT_READ, MAP_SHARED, guard[i], 0);
+		ASSERT_NE(MAP_FAILED, map);
+		EXPECT_EQ(-1, hpm_check_zero(map, b->size))
+			TH_LOG("epoch %u: fresh buffer %u not zero", ep.epoch, i);
+		munmap(map, b->size);
+		taken += b->nr;
+	}
+	EXPECT_EQ(0, hpm_counters_diff(&self->c0, ep.ps, taken, msg, sizeof(msg)))
+		TH_LOG("epoch %u: counters after the load: %s", ep.epoch, msg);
+
+	ASSERT_EQ(0, hpm_counters_read(c));
+	ep.free_total = hpm_pool_of(c, ep.ps)->free;
+	for (int n = 0; n < ep.nodes && n < 2; n++)
+		ep.free_node[n] = hpm_node_free(n, ep.ps / 1024);
+	/* 1G pages: a size this kernel may lack, a pool that is empty here */
+	ep.gb_errno = 0;
+	if (!hpm_pool_of(c, 1UL << 30))
+		ep.gb_errno = EINVAL;
+	else if (!hpm_pool_of(c, 1UL << 30)->free)
+		ep.gb_errno = ENOMEM;
+
+	ctl = hpm_ctl_open();
+	ASSERT_LE(0, ctl);
+	/* more than the pool has, more than a node has: nothing taken */
+	id = hpm_ctl_add(ctl, ep.free_total + 1, ep.ps, -1);
+	EXPECT_EQ(-ENOMEM, id) TH_LOG("epoch %u: ADD of %lld pages, %lld free", ep.epoch,
+				      ep.free_total + 1, ep.free_total);
+	for (int n = 0; n < ep.nodes && n < 2; n++) {
+		if (ep.free_node[n] + 1 > ep.free_total)
+			continue;
+		id = hpm_ctl_add(ctl, ep.free_node[n] + 1, 0, n);
+		EXPECT_EQ(-ENOMEM, id) TH_LOG("epoch %u: ADD of %lld pages on node %d, %lld free there",
+					      ep.epoch, ep.free_node[n] + 1, n, ep.free_node[n]);
+	}
+	EXPECT_EQ(0, hpm_counters_diff(c, ep.ps, 0, msg, sizeof(msg)))
+		TH_LOG("epoch %u: counters after refused ADDs: %s", ep.epoch, msg);
+	for (int n = 0; n < ep.nodes && n < 2; n++) {
+		EXPECT_EQ(ep.free_node[n], hpm_node_free(n, ep.ps / 1024))
+			TH_LOG("epoch %u: node %d after refused ADDs", ep.epoch, n);
+	}
+	close(ctl);
 }
 
 TEST_F_TIMEOUT(fuzz, random_operations, 1150)
@@ -1948,8 +2730,8 @@ TEST_F_TIMEOUT(fuzz, random_operations, 1150)
 		pid_t pids[FZ_MAX_WORKERS];
 		unsigned long long ops;
 		struct timespec s0, s1;
-		char params[64], *buf;
-		int guard;
+		int guard[FZ_MAX_PARAM];
+		char nrs[32] = "";
 
 		memset(sh, 0, sizeof(*sh));
 		memset(&ep, 0, sizeof(ep));
@@ -1957,29 +2739,21 @@ TEST_F_TIMEOUT(fuzz, random_operations, 1150)
 		ep.workers = workers;
 		ep.seed = seed;
 		ep.ps = hpm_page_size();
-		ep.nr = 1 + splitmix(&rng) % max_nr;
-		if (e == 1)
-			ep.nr = max_nr;
-		ep.size = ep.nr * ep.ps;
-		ep.blocks = ep.size / FZ_BLOCK;
 		ep.max_ops = max_ops ? (max_ops - total_ops + epochs - e) / (epochs - e + 1) : 0;
-		snprintf(params, sizeof(params), "nr_pages=%lu page_size=2M", ep.nr);
-		ASSERT_EQ(0, hpm_finit(params)) TH_LOG("epoch %u: load %s", e, params);
-		guard = hpm_open(O_RDWR);
-		ASSERT_LE(0, guard);
-		{
-			struct hpage_map_info info;
-
-			ASSERT_EQ(0, hpm_get_info(guard, &info));
-			ep.numa_node = info.numa_node;
+		fz_load(_metadata, &rng, max_nr);
+		/* a guard fd on every buffer: neither unload nor REMOVE can succeed */
+		for (unsigned int i = 0; i < ep.nbuf; i++) {
+			guard[i] = hpm_open_id(i, O_RDWR);
+			ASSERT_LE(0, guard[i]) TH_LOG("epoch %u: open buffer %u", e, i);
+			snprintf(nrs + strlen(nrs), sizeof(nrs) - strlen(nrs), "%s%lu",
+				 i ? "," : "", ep.buf[i].nr);
 		}
-		fz_dmabuf_noexec = fz_probe_dmabuf_noexec(guard);
+		fz_check_load(_metadata, self, guard);
+		ASSERT_TRUE(_metadata->passed);
+		fz_dmabuf_noexec = fz_probe_dmabuf_noexec(guard[0]);
 		if (e == 1)
 			printf("# fuzz: dma-buf files are %snoexec on this kernel\n",
 			       fz_dmabuf_noexec ? "" : "not ");
-		buf = mmap(NULL, ep.size, PROT_READ, MAP_SHARED, guard, 0);
-		ASSERT_NE(MAP_FAILED, buf);
-		ASSERT_EQ(-1, hpm_check_zero(buf, ep.size)) TH_LOG("epoch %u: fresh buffer not zero", e);
 
 		clock_gettime(CLOCK_MONOTONIC, &s0);
 		for (unsigned int i = 0; i < workers; i++) {
@@ -1993,7 +2767,11 @@ TEST_F_TIMEOUT(fuzz, random_operations, 1150)
 			double t;
 
 			usleep(20000);
-			hpm_class_mappings();
+			for (unsigned int i = 0; i < ep.nbuf; i++) {
+				unsigned long long v;
+
+				hpm_buf_ull(i, "mappings", &v);
+			}
 			fz_bufinfo_ours();
 			clock_gettime(CLOCK_MONOTONIC, &s1);
 			t = (s1.tv_sec - t0.tv_sec) + (s1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -2048,17 +2826,17 @@ TEST_F_TIMEOUT(fuzz, random_operations, 1150)
 		total_ops += ops;
 		for (int i = 0; i < OP_NR; i++)
 			counts[i] += atomic_load(&sh->op_count[i]);
-		ksft_print_msg("fuzz: epoch %u: nr_pages %lu, %llu ops in %.1f s (%.0f/s), %lu violations\n",
-			       e, ep.nr, ops,
+		ksft_print_msg("fuzz: epoch %u: nr_pages %s, %llu ops in %.1f s (%.0f/s), %lu violations\n",
+			       e, nrs, ops,
 			       (s1.tv_sec - s0.tv_sec) + (s1.tv_nsec - s0.tv_nsec) / 1e9,
 			       ops / ((s1.tv_sec - s0.tv_sec) + (s1.tv_nsec - s0.tv_nsec) / 1e9),
 			       (unsigned long)atomic_load(&sh->violations));
 		EXPECT_EQ(0, atomic_load(&sh->violations))
 			TH_LOG("epoch %u: violations (seed 0x%llx)", e, seed);
 
-		fz_quiescent(_metadata, self, buf);
-		munmap(buf, ep.size);
-		close(guard);
+		fz_quiescent(_metadata, self, guard);
+		for (unsigned int i = 0; i < ep.nbuf; i++)
+			close(guard[i]);
 		{
 			int ret = hpm_rmmod();
 			char msg[1024];
