@@ -29,6 +29,9 @@
 #                             dkms add/build/install for KVER (default: the
 #                             running kernel); user space (userspace/Makefile)
 #   make uninstall            the reverse
+#   make deb                  Debian packages (debian/) in build/deb/, lintian
+#                             clean: hpage-map-dkms, hpage-map, libhpagemap0,
+#                             libhpagemap-dev
 #   make clean
 
 SHELL := /bin/bash
@@ -80,7 +83,7 @@ CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
 .PHONY: all deps deps-packages deps-debug-kernel kernels modules userspace check check-run check-debug lint shell demo bench \
-	install uninstall clean
+	install uninstall dkms-source deb clean
 all: modules
 
 deps: deps-packages
@@ -181,10 +184,14 @@ DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 DKMS_SRC := /usr/src/$(DKMS_NAME)-$(DKMS_VERSION)
 INSTALL_KVER = $(or $(KVER),$(shell uname -r))
 
-install: userspace
+# The DKMS source tree alone, staged under DESTDIR (debian/rules uses it).
+dkms-source:
 	rm -rf $(DESTDIR)$(DKMS_SRC)
 	install -d $(DESTDIR)$(DKMS_SRC)
 	cp -r dkms.conf driver uapi $(DESTDIR)$(DKMS_SRC)/
+
+install: userspace
+	$(MAKE) --no-print-directory dkms-source
 ifeq ($(DESTDIR),)
 	dkms add -m $(DKMS_NAME) -v $(DKMS_VERSION)
 	dkms build -m $(DKMS_NAME) -v $(DKMS_VERSION) -k $(INSTALL_KVER)
@@ -199,6 +206,23 @@ ifeq ($(DESTDIR),)
 		dkms remove -m $(DKMS_NAME) -v $(DKMS_VERSION) --all
 endif
 	rm -rf $(DESTDIR)$(DKMS_SRC)
+
+# Debian packages (debian/): built from a copy of the tree's files (tracked
+# and new, not ignored) in $(BUILD)/deb/, so that nothing is written into
+# the tree; the .debs, .changes and lintian's report land in $(BUILD)/deb/.
+DEB_DIR := $(BUILD)/deb
+DEB_BUILD_DEPS := debhelper dh-dkms dpkg-dev fakeroot lintian
+deb:
+	@$(MAKE) --no-print-directory deps-packages DEPS="$(DEB_BUILD_DEPS)"
+	tests/host/version
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	git ls-files -co --exclude-standard -z | grep -zv '^$(BUILD)/' | \
+		xargs -0 cp -P --parents -t $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; }
+	lintian --fail-on error,warning $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.log
+	@ls $(DEB_DIR)/*.deb
 
 LINT_SOURCES := $(wildcard driver/*.[ch] uapi/*.h tests/importer/*.[ch])
 # Not ours: the kernel's headers in $(BUILD). Not our style: kernel style
@@ -227,6 +251,8 @@ lint: $(CHECKPATCH) $(TEST_HEADERS) $(TEST_BINS)
 		--inline-suppr --suppress=missingIncludeSystem $(CPPCHECK_SUPPRESS) \
 		-I$(BUILD)/kselftest -I$(BUILD)/kernel-uapi -Iuapi -Itests -itests/importer tests || \
 		status=1; \
+	echo "lint: one version (tests/host/version)"; \
+	tests/host/version || status=1; \
 	echo "lint: user space (its own lint)"; \
 	$(MAKE) --no-print-directory -C userspace lint O=$(abspath $(BUILD))/userspace || \
 		status=1; \
