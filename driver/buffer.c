@@ -26,7 +26,8 @@ static void hpm_buffer_free(struct hpage_map *hpm)
 
 /**
  * hpm_buffer_add - make a buffer with the lowest free id in a range
- * @spec:	what it is to be; its page size (if 0) and id are filled in
+ * @spec:	what it is to be; its page size (if 0), node (NUMA_NO_NODE if
+ *		spread) and id are filled in
  * @id_min:	lowest id it may have
  * @id_max:	highest id it may have
  *
@@ -65,10 +66,12 @@ int hpm_buffer_add(struct hpm_buffer_spec *spec, u32 id_min, u32 id_max)
 		pr_err("cannot register /dev/%s: %d\n", hpm->name, ret);
 		goto err_pool;
 	}
-	pr_info("%lu huge pages of %lu kB on node %d as /dev/%s\n",
-		hpm->pool.nr_pages, hpm->pool.page_size / SZ_1K,
-		hpm->pool.numa_node, hpm->name);
+	/* Run-time adds and removes are as quiet as loop-control's. */
+	pr_debug("%lu huge pages of %lu kB on node %d as /dev/%s\n",
+		 hpm->pool.nr_pages, hpm->pool.page_size / SZ_1K,
+		 hpm->pool.numa_node, hpm->name);
 	spec->page_size = hpm->pool.page_size;
+	spec->numa_node = hpm->pool.numa_node;
 	spec->id = hpm->id;
 	mutex_unlock(&hpm_buffers_lock);
 	return 0;
@@ -114,7 +117,7 @@ int hpm_buffer_remove(u32 id)
 	ret = hpm_device_retire(hpm);
 	if (ret)
 		goto out;
-	pr_info("/dev/%s removed\n", hpm->name);
+	pr_debug("/dev/%s removed\n", hpm->name);
 	hpm_buffer_destroy(hpm);
 out:
 	mutex_unlock(&hpm_buffers_lock);

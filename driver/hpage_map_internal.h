@@ -124,7 +124,8 @@ int hpm_dmabuf_export(struct hpage_map *hpm, unsigned long first,
  * struct hpm_buffer_spec - a buffer to make
  * @nr_pages:	number of huge pages, at least 1
  * @page_size:	huge page size in bytes, 0 for the system's default
- * @numa_node:	node every page must be on, or NUMA_NO_NODE
+ * @numa_node:	node every page must be on, or NUMA_NO_NODE; output: the
+ *		node every page is on, or NUMA_NO_NODE
  * @id:		output: the buffer's number
  */
 struct hpm_buffer_spec {

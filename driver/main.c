@@ -114,8 +114,10 @@ static int __init hpm_params_check(void)
 
 static int __init hpage_map_init(void)
 {
+	int nodes[HPM_PARAM_BUFFERS];
 	struct hpm_buffer_spec spec;
 	unsigned int i;
+	char id[12];
 	int ret;
 
 	ret = hpm_params_check();
@@ -131,6 +133,7 @@ static int __init hpage_map_init(void)
 			goto err_buffers;
 		/* Shows the size in use where the default was taken. */
 		hpm_page_size[i] = spec.page_size;
+		nodes[i] = spec.numa_node;
 	}
 	/* Every buffer's entry reads back, given or not. */
 	hpm_nr_page_sizes = hpm_nr_buffers;
@@ -140,6 +143,12 @@ static int __init hpage_map_init(void)
 	if (ret) {
 		pr_err("cannot register /dev/%s-control: %d\n", HPM_NAME, ret);
 		goto err_buffers;
+	}
+	for (i = 0; i < hpm_nr_buffers; i++) {
+		snprintf(id, sizeof(id), "%u", i);
+		pr_info("%u huge pages of %lu kB on node %d as /dev/%s%s\n",
+			hpm_nr_pages[i], hpm_page_size[i] / SZ_1K, nodes[i],
+			HPM_NAME, i ? id : "");
 	}
 	return 0;
 
