@@ -259,7 +259,20 @@ TEST(pool_too_small)
 	EXPECT_ERR("this kernel has no 3 MiB huge pages");
 }
 
-TEST(load_and_info)
+/* A fixture only for the timeout: loading 1 GiB pages takes seconds under TCG. */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+TEST_F_TIMEOUT(slow, load_and_info, 120)
 {
 	struct hpm_counters base;
 	char want[160], size[32], psize[32], nr[16];
