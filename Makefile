@@ -28,7 +28,8 @@
 #                             DKMS source in /usr/src and, without DESTDIR,
 #                             dkms add/build/install for KVER (default: the
 #                             running kernel); user space (userspace/Makefile)
-#   make uninstall            the reverse
+#   make uninstall            the reverse (the module unloaded if unused;
+#                             the group "hpage" stays)
 #   make deb                  Debian packages (debian/) in build/deb/, lintian
 #                             clean: hpage-map-dkms, hpage-map, libhpagemap0,
 #                             libhpagemap-dev
@@ -184,14 +185,26 @@ DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 DKMS_SRC := /usr/src/$(DKMS_NAME)-$(DKMS_VERSION)
 INSTALL_KVER = $(or $(KVER),$(shell uname -r))
 
+# DKMS_HOOKS: kernel-hook/hpage-map builds the module for each kernel
+# installed later (dkms.conf has no AUTOINSTALL: see the hook).
+DKMS_HOOKS := /etc/kernel/postinst.d/hpage-map /etc/kernel/header_postinst.d/hpage-map
+
 # The DKMS source tree alone, staged under DESTDIR (debian/rules uses it).
 dkms-source:
 	rm -rf $(DESTDIR)$(DKMS_SRC)
 	install -d $(DESTDIR)$(DKMS_SRC)
 	cp -r dkms.conf driver uapi $(DESTDIR)$(DKMS_SRC)/
 
+# Over an installed copy (a git pull, then make install) DKMS must forget
+# the version first: `dkms add` refuses a version it already has, and the
+# build it has is of the old sources.
 install: userspace
+ifeq ($(DESTDIR),)
+	! dkms status -m $(DKMS_NAME) -v $(DKMS_VERSION) | grep -q . || \
+		dkms remove -m $(DKMS_NAME) -v $(DKMS_VERSION) --all
+endif
 	$(MAKE) --no-print-directory dkms-source
+	for h in $(DKMS_HOOKS); do install -D -m 755 kernel-hook/hpage-map $(DESTDIR)$$h; done
 ifeq ($(DESTDIR),)
 	dkms add -m $(DKMS_NAME) -v $(DKMS_VERSION)
 	dkms build -m $(DKMS_NAME) -v $(DKMS_VERSION) -k $(INSTALL_KVER)
@@ -199,13 +212,21 @@ ifeq ($(DESTDIR),)
 endif
 	$(MAKE) --no-print-directory -C userspace install O=$(abspath $(BUILD))/userspace
 
+# The module is unloaded when nothing uses it (a loaded one keeps running
+# code whose files are gone); the group stays, as Debian's packages leave
+# theirs: files and users may still carry its id.
 uninstall:
 	$(MAKE) --no-print-directory -C userspace uninstall O=$(abspath $(BUILD))/userspace
 ifeq ($(DESTDIR),)
+	if [[ -d /sys/module/hpage_map ]]; then \
+		modprobe -r hpage_map 2>/dev/null && echo "uninstall: hpage_map unloaded" || \
+		echo "uninstall: hpage_map is in use and stays loaded until" \
+			"its users go (hpage-map unload names them)"; \
+	fi
 	! dkms status -m $(DKMS_NAME) -v $(DKMS_VERSION) | grep -q . || \
 		dkms remove -m $(DKMS_NAME) -v $(DKMS_VERSION) --all
 endif
-	rm -rf $(DESTDIR)$(DKMS_SRC)
+	rm -rf $(DESTDIR)$(DKMS_SRC) $(addprefix $(DESTDIR),$(DKMS_HOOKS))
 
 # Debian packages (debian/): built from a copy of the tree's files (tracked
 # and new, not ignored) in $(BUILD)/deb/, so that nothing is written into
