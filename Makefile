@@ -33,6 +33,8 @@
 #   make deb                  Debian packages (debian/) in build/deb/, lintian
 #                             clean: hpage-map-dkms, hpage-map, libhpagemap0,
 #                             libhpagemap-dev
+#   make check-deb            those packages installed, used and purged in
+#                             chroots of Debian 12, 13 and unstable
 #   make clean
 
 SHELL := /bin/bash
@@ -84,7 +86,7 @@ CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
 .PHONY: all deps deps-packages deps-debug-kernel kernels modules userspace check check-run check-debug lint shell demo bench \
-	install uninstall dkms-source deb clean
+	install uninstall dkms-source deb check-deb clean
 all: modules
 
 deps: deps-packages
@@ -244,6 +246,11 @@ deb:
 		{ tail -n 30 ../build.log; exit 1; }
 	lintian --fail-on error,warning $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.log
 	@ls $(DEB_DIR)/*.deb
+
+# The packages installed, used for two kernels and purged, in chroots of
+# Debian 12, 13 and unstable (tests/system/check-deb).
+check-deb: deb
+	tests/system/check-deb $(DEB_DIR)
 
 LINT_SOURCES := $(wildcard driver/*.[ch] uapi/*.h tests/importer/*.[ch])
 # Not ours: the kernel's headers in $(BUILD). Not our style: kernel style
