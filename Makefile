@@ -35,6 +35,9 @@
 #                             libhpagemap-dev
 #   make check-deb            those packages installed, used and purged in
 #                             chroots of Debian 12, 13 and unstable
+#   make check-system         a Debian 13 system with them booted in QEMU:
+#                             hpage-map.service, udev, users in and out of
+#                             group hpage
 #   make clean
 
 SHELL := /bin/bash
@@ -86,7 +89,7 @@ CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
 .PHONY: all deps deps-packages deps-debug-kernel kernels modules userspace check check-run check-debug lint shell demo bench \
-	install uninstall dkms-source deb check-deb clean
+	install uninstall dkms-source deb check-deb check-system clean
 all: modules
 
 deps: deps-packages
@@ -251,6 +254,15 @@ deb:
 # Debian 12, 13 and unstable (tests/system/check-deb).
 check-deb: deb
 	tests/system/check-deb $(DEB_DIR)
+
+# A Debian 13 system with systemd and udev, the packages installed, booted
+# in QEMU (TCG): the boot loads the buffer, udev, users in and out of the
+# group (tests/system/boot-check; ~10 minutes on two busy cores).
+SYSTEM_KVER = $(firstword $(call kernel_set,$$2 == "trixie" && $$4 == "full" && $$1 !~ /-rt-amd64$$/))
+check-system: deb
+	@[[ -n "$(SYSTEM_KVER)" ]] || { echo "check-system: no Debian 13 kernel (make deps)" >&2; exit 1; }
+	HPM_SYSTEM_OUT=$(abspath $(BUILD))/system tests/system/boot-check \
+		$$($(KERNEL_SET) root $(SYSTEM_KVER)) $(DEB_DIR) $(SYSTEM_KVER)
 
 LINT_SOURCES := $(wildcard driver/*.[ch] uapi/*.h tests/importer/*.[ch])
 # Not ours: the kernel's headers in $(BUILD). Not our style: kernel style
