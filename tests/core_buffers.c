@@ -340,7 +340,20 @@ TEST(params_one_buffer_as_before)
 	HPM_EXPECT_POOL(&c0, 0, 0, "unload");
 }
 
-TEST(params_all_or_nothing)
+/* A fixture only for the timeout: ten loads, slow on the debug kernel. */
+FIXTURE(loads) {
+	int unused;
+};
+
+FIXTURE_SETUP(loads)
+{
+}
+
+FIXTURE_TEARDOWN(loads)
+{
+}
+
+TEST_F_TIMEOUT(loads, params_all_or_nothing, 180)
 {
 	struct hpm_counters c;
 	char params[160], log[4096];
