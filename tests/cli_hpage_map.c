@@ -259,7 +259,7 @@ TEST(pool_too_small)
 	EXPECT_ERR("this kernel has no 3 MiB huge pages");
 }
 
-/* A fixture only for the timeout: loading 1 GiB pages takes seconds under TCG. */
+/* A fixture only for the timeout: 1 GiB pages take seconds under TCG. */
 FIXTURE(slow) {
 	int unused;
 };
@@ -315,7 +315,7 @@ TEST_F_TIMEOUT(slow, load_and_info, 120)
 	EXPECT_OUT("\"mode\": \"0600\"");
 }
 
-TEST(fill_and_verify)
+TEST_F_TIMEOUT(slow, fill_and_verify, 120)
 {
 	char off[32], len[32], want[200];
 	unsigned long long ps = hpm_page_size(), s = span(), bad, pgoff;

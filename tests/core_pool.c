@@ -293,7 +293,20 @@ TEST(sysfs_view)
 }
 
 /* Counters at every stage: load, open, mmap, touch, populate, fork, DONTNEED, munmap, close, unload. */
-TEST(load_unload_counters)
+/* A fixture only for the timeout: a 1G load and unload, twice, on the debug kernel. */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+TEST_F_TIMEOUT(slow, load_unload_counters, 120)
 {
 	unsigned long ps = hpm_page_size(), nr = hpm_nr_pages();
 	size_t size = nr * ps;
