@@ -551,7 +551,7 @@ TEST(export)
 		TH_LOG("%s", said());
 }
 
-TEST(several_buffers)
+TEST_F_TIMEOUT(slow, several_buffers, 120)
 {
 	struct hpm_counters base;
 	const struct hpm_pool *p;
