@@ -147,12 +147,6 @@ static int hpm_call_mmap(struct file *file, struct vm_area_struct *vma)
 #endif
 }
 
-static struct hpage_map *hpm_file_buffer(struct file *file)
-{
-	/* misc_open() points private_data at the miscdevice. */
-	return container_of(file->private_data, struct hpage_map, misc);
-}
-
 static int hpm_open(struct inode *inode, struct file *file)
 {
 	struct hpage_map *hpm = hpm_file_buffer(file);

@@ -95,6 +95,12 @@ struct hpage_map {
 	struct file *vma_pin;
 };
 
+/* The buffer of an open device file: misc_open() points private_data at its miscdevice. */
+static inline struct hpage_map *hpm_file_buffer(struct file *file)
+{
+	return container_of(file->private_data, struct hpage_map, misc);
+}
+
 static inline u64 hpm_pool_bytes(const struct hpm_pool *pool)
 {
 	return (u64)pool->nr_pages * pool->page_size;

@@ -111,8 +111,7 @@ static long hpm_ioctl_export_dmabuf(struct file *file, struct hpage_map *hpm,
 
 long hpm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct hpage_map *hpm = container_of(file->private_data,
-					     struct hpage_map, misc);
+	struct hpage_map *hpm = hpm_file_buffer(file);
 	void __user *argp = (void __user *)arg;
 
 	switch (cmd) {
