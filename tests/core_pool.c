@@ -293,7 +293,11 @@ TEST(sysfs_view)
 }
 
 /* Counters at every stage: load, open, mmap, touch, populate, fork, DONTNEED, munmap, close, unload. */
-/* A fixture only for the timeout: a 1G load and unload, twice, on the debug kernel. */
+/*
+ * A fixture only for the timeout: loads that zero whole 1 GiB pages (a load
+ * and unload twice; failing loads that first take every free page) outlast
+ * the harness's 30 s under TCG on a busy machine.
+ */
 FIXTURE(slow) {
 	int unused;
 };
@@ -474,7 +478,7 @@ static void check_enomem_log(struct __test_metadata *_metadata, const char *log,
 }
 
 /* One page more than the pool holds: ENOMEM, one pr_err with the fix, nothing taken. */
-TEST(load_fails_pool_too_small)
+TEST_F_TIMEOUT(slow, load_fails_pool_too_small, 120)
 {
 	unsigned long ps = hpm_page_size();
 	struct hpm_counters c0;
@@ -517,7 +521,7 @@ TEST(load_fails_huge_nr_pages)
  * Free pages that are reserved by another mapping are not available: the
  * load fails with ENOMEM and the other mapping's reservation survives.
  */
-TEST(load_fails_pool_reserved)
+TEST_F_TIMEOUT(slow, load_fails_pool_reserved, 120)
 {
 	unsigned long ps = hpm_page_size(), nr = hpm_nr_pages();
 	struct hpm_counters c_start, c0;
