@@ -292,7 +292,6 @@ TEST(sysfs_view)
 	EXPECT_EQ(0, hpm_class_mappings()) TH_LOG("after the last munmap");
 }
 
-/* Counters at every stage: load, open, mmap, touch, populate, fork, DONTNEED, munmap, close, unload. */
 /*
  * A fixture only for the timeout: loads that zero whole 1 GiB pages (a load
  * and unload twice; failing loads that first take every free page) outlast
@@ -310,6 +309,7 @@ FIXTURE_TEARDOWN(slow)
 {
 }
 
+/* Counters at every stage: load, open, mmap, touch, populate, fork, DONTNEED, munmap, close, unload. */
 TEST_F_TIMEOUT(slow, load_unload_counters, 120)
 {
 	unsigned long ps = hpm_page_size(), nr = hpm_nr_pages();
