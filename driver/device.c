@@ -342,10 +342,19 @@ static ssize_t hwpoisoned_pages_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(hwpoisoned_pages);
 
+static ssize_t dma_pinned_pages_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n",
+			  hpm_pool_nr_dma_pinned(&hpm_dev_buffer(dev)->pool));
+}
+static DEVICE_ATTR_RO(dma_pinned_pages);
+
 static struct attribute *hpm_attrs[] = {
 	&dev_attr_id.attr,
 	&dev_attr_dma_bufs.attr,
 	&dev_attr_hwpoisoned_pages.attr,
+	&dev_attr_dma_pinned_pages.attr,
 	&dev_attr_nr_pages.attr,
 	&dev_attr_page_size.attr,
 	&dev_attr_size.attr,

@@ -111,6 +111,7 @@ int hpm_pool_create(struct hpm_pool *pool, const char *name,
 		    int numa_node);
 void hpm_pool_destroy(struct hpm_pool *pool);
 unsigned long hpm_pool_nr_poisoned(const struct hpm_pool *pool);
+unsigned long hpm_pool_nr_dma_pinned(const struct hpm_pool *pool);
 int hpm_pool_check_poison(const struct hpm_pool *pool, unsigned long first,
 			  unsigned long count, const char *what);
 

@@ -529,14 +529,37 @@ unsigned long hpm_pool_nr_poisoned(const struct hpm_pool *pool)
 	return n;
 }
 
+/*
+ * Pages pinned with FOLL_PIN (VFIO_IOMMU_MAP_DMA, ibv_reg_mr, io_uring
+ * fixed buffers, O_DIRECT in flight): the pincount, not the references
+ * the pool itself holds.
+ */
+unsigned long hpm_pool_nr_dma_pinned(const struct hpm_pool *pool)
+{
+	unsigned long i, n = 0;
+
+	for (i = 0; i < pool->nr_pages; i++)
+		n += folio_maybe_dma_pinned(pool->folios[i]);
+	return n;
+}
+
 void hpm_pool_destroy(struct hpm_pool *pool)
 {
 	unsigned long poisoned = hpm_pool_nr_poisoned(pool);
+	unsigned long pinned = hpm_pool_nr_dma_pinned(pool);
 
 	/* memory_failure() holds a reference of its own on each: never reused. */
 	if (poisoned)
 		pr_warn("/dev/%s: %lu huge pages had memory errors: the kernel keeps them, so HugePages_Free stays short by as many\n",
 			pool->name, poisoned);
+	/*
+	 * A device may still do DMA to a pinned page: it stays allocated,
+	 * out of the free pool and handed to nobody, until the last unpin
+	 * frees it to the pool.
+	 */
+	if (pinned)
+		pr_warn("/dev/%s: %lu of %lu huge pages are still pinned for DMA (VFIO, RDMA, io_uring): they stay out of HugePages_Free until the device's owner unpins them, then return to the pool\n",
+			pool->name, pinned, pool->nr_pages);
 	hpm_pool_unpin(pool);
 	/*
 	 * The last reference to the mount goes with the file; unmounting
