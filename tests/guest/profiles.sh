@@ -4,7 +4,7 @@
 # the guest's /init (hugepage pool, the HPM_* variables the tests read), so it
 # must stay plain POSIX sh for busybox.
 
-HPM_PROFILES="default 1g numa disk swiotlb movable"	# the tests'; "bench" is make bench's
+HPM_PROFILES="default 1g numa disk swiotlb movable devices devices1g"	# the tests'; "bench" is make bench's
 
 # hpm_profile NAME: set the PROFILE_* and HPM_* variables for NAME.
 # The disk and bench profiles attach $HPM_DISK, which the host sets first.
@@ -35,6 +35,18 @@ hpm_profile() {
 	movable)	# a ZONE_MOVABLE smaller than the pool: the pool's pages
 		# come from it first, the rest from ZONE_NORMAL
 		PROFILE_CMDLINE="movablecore=64M" ;;
+	devices|devices1g)	# q35 with an emulated Intel IOMMU (its
+		# interrupt remapping too: VFIO wants it) and QEMU's edu, a PCI
+		# DMA engine, its DMA mask widened to the IOMMU's 39 bits
+		PROFILE_QEMU="-machine q35 -device intel-iommu,intremap=on
+			-device edu,dma_mask=0x7fffffffff"
+		PROFILE_CMDLINE="intel_iommu=on"
+		if [ "$1" = devices1g ]; then
+			PROFILE_MEM=6144
+			PROFILE_CMDLINE="$PROFILE_CMDLINE hugepagesz=1G hugepages=2"
+			HPM_PAGE_SIZE=1G
+			HPM_NR_PAGES=2
+		fi ;;
 	bench)	# methods 3-6 of hpage-bench hold 1G of 2M pages each at once;
 		# the debugging options run-vm sets are turned back off; with
 		# HPM_ICOUNT, guest time counts instructions (deterministic)
