@@ -37,7 +37,9 @@
 #                             chroots of Debian 12, 13 and unstable
 #   make check-system         a Debian 13 system with them booted in QEMU:
 #                             hpage-map.service, udev, users in and out of
-#                             group hpage
+#                             group hpage, a reboot, a kernel upgrade, apt
+#                             purge, make install / uninstall (~20 min)
+#   make check-system-quick   its first boot, a reboot and apt purge (CI)
 #   make clean
 
 SHELL := /bin/bash
@@ -89,7 +91,7 @@ CHECKPATCH := $(BUILD)/checkpatch/checkpatch.pl $(BUILD)/checkpatch/spelling.txt
 	$(BUILD)/checkpatch/const_structs.checkpatch
 
 .PHONY: all deps deps-packages deps-debug-kernel kernels modules userspace check check-run check-debug lint shell demo bench \
-	install uninstall dkms-source deb check-deb check-system clean
+	install uninstall dkms-source deb check-deb check-system check-system-quick clean
 all: modules
 
 deps: deps-packages
@@ -256,13 +258,17 @@ check-deb: deb
 	tests/system/check-deb $(DEB_DIR)
 
 # A Debian 13 system with systemd and udev, the packages installed, booted
-# in QEMU (TCG): the boot loads the buffer, udev, users in and out of the
-# group (tests/system/boot-check; ~10 minutes on two busy cores).
+# in QEMU (TCG) five times (tests/system/boot-check): the boot loads the
+# buffer, udev, users in and out of the group, a reboot, trixie-backports'
+# kernel installed in the guest and booted, apt purge, make install, the
+# pool from sysctl.d, a boot without a pool, make uninstall (~20 min).
+# check-system-quick (CI's, ~4 min): the first boot, a reboot, apt purge.
 SYSTEM_KVER = $(firstword $(call kernel_set,$$2 == "trixie" && $$4 == "full" && $$1 !~ /-rt-amd64$$/))
-check-system: deb
-	@[[ -n "$(SYSTEM_KVER)" ]] || { echo "check-system: no Debian 13 kernel (make deps)" >&2; exit 1; }
+check-system check-system-quick: deb
+	@[[ -n "$(SYSTEM_KVER)" ]] || { echo "$@: no Debian 13 kernel (make deps)" >&2; exit 1; }
 	HPM_SYSTEM_OUT=$(abspath $(BUILD))/system tests/system/boot-check \
-		$$($(KERNEL_SET) root $(SYSTEM_KVER)) $(DEB_DIR) $(SYSTEM_KVER)
+		$$($(KERNEL_SET) root $(SYSTEM_KVER)) $(DEB_DIR) $(SYSTEM_KVER) \
+		$(if $(filter check-system,$@),--upgrade)
 
 LINT_SOURCES := $(wildcard driver/*.[ch] uapi/*.h tests/importer/*.[ch])
 # Not ours: the kernel's headers in $(BUILD). Not our style: kernel style
