@@ -168,7 +168,7 @@ static void reg_write(volatile uint32_t *bar, unsigned int off, uint32_t v)
 	bar[off / 4] = v;
 }
 
-static uint32_t reg_read(volatile uint32_t *bar, unsigned int off)
+static uint32_t reg_read(const volatile uint32_t *bar, unsigned int off)
 {
 	return bar[off / 4];
 }
