@@ -9,9 +9,10 @@ in_root() { nice -n 19 chroot "$root" env DEBIAN_FRONTEND=noninteractive "$@"; }
 
 # overlay_root SRC KVER: $root becomes an overlay of SRC (SRC stays as it is,
 # and nothing is copied: a root is some GiB), /proc mounted (sid's objtool
-# reads it), removed on exit.  Only KVER keeps its headers (in a chroot DKMS
-# builds for every kernel that has them); the others' are in
-# /lib/modules/K/build.hpm-off, for headers_back.
+# reads it), without make check's hpage-map DKMS state, removed on exit.
+# Only KVER keeps its headers (in a chroot DKMS builds for every kernel
+# that has them); the others' are in /lib/modules/K/build.hpm-off, for
+# headers_back.
 overlay_root() {
 	local src=$1 kver=$2 b k
 	scratch=$(mktemp -d "/tmp/hpm-$me.XXXXXX")
@@ -27,6 +28,9 @@ overlay_root() {
 	done
 	mount -t proc proc "$root/proc"
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	# make check's DKMS builds in the root: a new system has none of them.
+	rm -rf "$root"/var/lib/dkms/hpage-map "$root"/usr/src/hpage-map-*
+	find "$root"/lib/modules -name 'hpage_map.ko*' -delete
 }
 
 # headers_back KVER: KVER's headers are there again, as installing them would
