@@ -354,6 +354,7 @@ TEST_F_TIMEOUT(vfio, device_copies_every_page, 120)
 {
 	long long ret;
 
+	HPM_SKIP_GUARD();
 	self->map = hpm_mmap(self->fd, 0, self->size, PROT_READ | PROT_WRITE, MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, self->map);
 	fill_windows(self->map, self->size, self->ps, 0x1ed0);
@@ -376,6 +377,7 @@ TEST_F_TIMEOUT(vfio, control_map_hugetlb, 120)
 	long long ret;
 	char *mem;
 
+	HPM_SKIP_GUARD();
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB |
 		   (__builtin_ctzl(self->ps) << MAP_HUGE_SHIFT), -1, 0);
@@ -398,6 +400,7 @@ TEST_F_TIMEOUT(vfio, dmabuf_aligned_mapping, 120)
 	long long ret;
 	int dfd;
 
+	HPM_SKIP_GUARD();
 	dfd = hpm_export(self->fd, 0, self->size, O_RDWR);
 	ASSERT_LE(0, dfd) TH_LOG("EXPORT_DMABUF: %s", strerror(-dfd));
 	hint = hpm_reserve_aligned(self->size, self->ps);
@@ -424,6 +427,7 @@ TEST_F_TIMEOUT(vfio, dmabuf_unaligned_mapping_refused, 120)
 	char *area, *p;
 	int dfd;
 
+	HPM_SKIP_GUARD();
 	dfd = hpm_export(self->fd, 0, len, O_RDWR);
 	ASSERT_LE(0, dfd) TH_LOG("EXPORT_DMABUF: %s", strerror(-dfd));
 	area = hpm_reserve_aligned(self->size, self->ps);
@@ -451,6 +455,7 @@ TEST_F_TIMEOUT(vfio, unload_while_device_pins, 120)
 	char log[4096], want[160];
 	int kfd;
 
+	HPM_SKIP_GUARD();
 	self->map = hpm_mmap(self->fd, 0, self->size, PROT_READ | PROT_WRITE, MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, self->map);
 	fill_windows(self->map, self->size, self->ps, 0x9e11);
