@@ -15,6 +15,8 @@ hpm_profile() {
 	PROFILE_POOL_2M=64	# 2M pages PID 1 puts in the pool
 	HPM_PAGE_SIZE=2M	# what the tests load the module with
 	HPM_NR_PAGES=8
+	PROFILE_NEEDS=		# kernel options (=y or =m) without which the
+				# profile's tests can only skip: no boot then
 	case $1 in
 	default) ;;
 	1g)	# 1G pages can only be had at boot; runtime allocation fails
@@ -41,6 +43,7 @@ hpm_profile() {
 		PROFILE_QEMU="-machine q35 -device intel-iommu,intremap=on
 			-device edu,dma_mask=0x7fffffffff"
 		PROFILE_CMDLINE="intel_iommu=on"
+		PROFILE_NEEDS="CONFIG_INTEL_IOMMU CONFIG_VFIO_PCI CONFIG_VFIO_IOMMU_TYPE1"
 		if [ "$1" = devices1g ]; then
 			PROFILE_MEM=6144
 			PROFILE_CMDLINE="$PROFILE_CMDLINE hugepagesz=1G hugepages=2"
