@@ -3,6 +3,7 @@
  * cli_hpage_map.c - the hpage-map command line tool against the real driver
  *
  * hpage-map-profiles: default 1g numa
+ * hpage-map-debug-profiles: default
  *
  * Runs the CLI the harness ships in the guest (/usr/bin/hpage-map, built
  * as build/userspace/hpage-map-static; $HPM_CLI overrides) and checks its

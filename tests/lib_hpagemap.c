@@ -3,6 +3,7 @@
  * lib_hpagemap.c - libhpagemap (userspace/lib) against the real driver
  *
  * hpage-map-profiles: default 1g numa
+ * hpage-map-debug-profiles: default
  * hpage-map-libs: -Iuserspace/lib userspace/lib/device.c userspace/lib/sysfs.c userspace/lib/util.c
  *
  * The library is compiled into this binary from its sources (the line
