@@ -5,7 +5,9 @@
 
 step() { echo "$me: $*"; }
 fail() { echo "$me: FAILED: $*"; exit 1; }
-in_root() { nice -n 19 chroot "$root" env DEBIAN_FRONTEND=noninteractive "$@"; }
+# nice 10, as tests/debug-kernel/build's make: beside it (in CI) the two
+# share the CPU instead of one starving the other
+in_root() { nice -n 10 chroot "$root" env DEBIAN_FRONTEND=noninteractive "$@"; }
 
 # overlay_root SRC KVER: $root becomes an overlay of SRC (SRC stays as it is,
 # and nothing is copied: a root is some GiB), /proc mounted (sid's objtool
