@@ -14,6 +14,10 @@
  *  - an O_RDWR export: a frame is captured into it; the bytes the driver
  *    says it used were written (most of them differ from the pattern the
  *    CPU wrote before), and none past the frame changed;
+ *  - the same bytes as vivid's own (V4L2_MEMORY_MMAP) buffer: with its
+ *    on-screen text off and its static test pattern, a frame captured
+ *    into vivid's buffer and one captured into the export are equal byte
+ *    for byte, and nothing past the frame changed;
  *  - an O_RDONLY export (from an O_RDWR fd too): the device may not write
  *    it, so queueing it fails and streaming leaves every byte as it was;
  *  - the hugetlb pool is exactly what the load left.
@@ -66,6 +70,32 @@ static int vivid_open(int instance)
 		close(fd);
 	}
 	return -1;
+}
+
+/*
+ * Set vivid's menu control @name to its item @item (both as vivid names
+ * them: the ids are vivid's private ones).  0 or -errno.
+ */
+static int vivid_set_menu(int video, const char *name, const char *item)
+{
+	struct v4l2_queryctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
+
+	while (!ioctl(video, VIDIOC_QUERYCTRL, &q)) {
+		if (q.type == V4L2_CTRL_TYPE_MENU && !strcmp((char *)q.name, name)) {
+			for (int i = q.minimum; i <= q.maximum; i++) {
+				struct v4l2_querymenu m = { .id = q.id, .index = (uint32_t)i };
+				struct v4l2_control c = { .id = q.id, .value = i };
+
+				if (ioctl(video, VIDIOC_QUERYMENU, &m) ||
+				    strcmp((char *)m.name, item))
+					continue;
+				return ioctl(video, VIDIOC_S_CTRL, &c) ? -errno : 0;
+			}
+			return -ENOENT;
+		}
+		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+	}
+	return -ENOENT;
 }
 
 FIXTURE_SETUP(v4l2)
@@ -162,6 +192,55 @@ out:
 	return ret;
 }
 
+/*
+ * One frame captured into a buffer of vivid's own (V4L2_MEMORY_MMAP),
+ * copied to @out (at least @len bytes).  Returns its size, or -errno.
+ */
+static long capture_mmap(int video, char *out, size_t len)
+{
+	struct v4l2_requestbuffers rb = { .count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					  .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				 .memory = V4L2_MEMORY_MMAP };
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	struct pollfd pfd = { .fd = video, .events = POLLIN };
+	void *map = MAP_FAILED;
+	long ret;
+
+	if (ioctl(video, VIDIOC_REQBUFS, &rb))
+		return -errno;
+	if (ioctl(video, VIDIOC_QUERYBUF, &b)) {
+		ret = -errno;
+		goto out;
+	}
+	map = mmap(NULL, b.length, PROT_READ, MAP_SHARED, video, b.m.offset);
+	if (map == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	if (ioctl(video, VIDIOC_QBUF, &b) || ioctl(video, VIDIOC_STREAMON, &type)) {
+		ret = -errno;
+		goto out;
+	}
+	if (poll(&pfd, 1, 20000) != 1)
+		ret = -ETIMEDOUT;
+	else if (ioctl(video, VIDIOC_DQBUF, &b))
+		ret = -errno;
+	else if (b.bytesused > len)
+		ret = -EOVERFLOW;
+	else
+		ret = b.bytesused;
+	if (ret > 0)
+		memcpy(out, map, ret);
+	ioctl(video, VIDIOC_STREAMOFF, &type);
+out:
+	if (map != MAP_FAILED)
+		munmap(map, b.length);
+	rb.count = 0;
+	ioctl(video, VIDIOC_REQBUFS, &rb);
+	return ret;
+}
+
 /* How many bytes of [from, to) are not FILL. */
 static size_t changed(const char *p, size_t from, size_t to)
 {
@@ -194,6 +273,40 @@ TEST_F(v4l2, capture_into_rw_export)
 	}
 	EXPECT_EQ(0, close(dmabuf));
 	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "after a capture");
+}
+
+TEST_F(v4l2, same_bytes_as_vivids_buffer)
+{
+	const char *step;
+	uint32_t used;
+	char *ref;
+	long n;
+	int dmabuf, ret;
+
+	HPM_SKIP_GUARD();
+	ASSERT_EQ(0, vivid_set_menu(self->video, "OSD Text Mode", "None"))
+		TH_LOG("vivid's OSD Text Mode control");
+	ref = malloc(self->sizeimage);
+	ASSERT_NE(NULL, ref);
+	n = capture_mmap(self->video, ref, self->sizeimage);
+	ASSERT_LT(0, n) TH_LOG("%s: a frame into vivid's own buffer: %s", variant->allocator,
+			       strerror((int)-n));
+
+	dmabuf = hpm_export(self->fd, 0, self->ps, O_RDWR);
+	ASSERT_LE(0, dmabuf);
+	ret = capture(self->video, dmabuf, self->ps, &used, &step);
+	EXPECT_EQ(0, ret) TH_LOG("%s: %s: %s", variant->allocator, step, strerror(-ret));
+	if (!ret) {
+		EXPECT_EQ(n, used);
+		EXPECT_EQ(0, memcmp(ref, self->map, n))
+			TH_LOG("%s: the frame in the export differs from vivid's own",
+			       variant->allocator);
+		EXPECT_EQ(0, changed(self->map, self->sizeimage, self->ps))
+			TH_LOG("bytes past the frame changed");
+	}
+	EXPECT_EQ(0, close(dmabuf));
+	free(ref);
+	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "after the captures");
 }
 
 TEST_F(v4l2, rdonly_export_not_written)
