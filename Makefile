@@ -12,7 +12,7 @@
 #   make check-debug [TESTS=..] [PROFILES=..]
 #                             the same on the debug kernel (KASAN, lockdep,
 #                             kmemleak, fault injection: tests/debug-kernel/,
-#                             built once, ~25-35 min, cached); KERNEL=debug
+#                             built once, ~15-20 min, cached); KERNEL=debug
 #                             picks it wherever a kernel is picked (check,
 #                             shell, demo, modules, lint; bench refuses it)
 #   make lint                 checkpatch, sparse, W=1, cppcheck: zero findings
