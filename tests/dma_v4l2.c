@@ -144,6 +144,30 @@ FIXTURE_TEARDOWN(v4l2)
 }
 
 /*
+ * Queue @b, stream until it comes back and stop.  0 (b->bytesused the
+ * frame's size) or -errno of the first step that failed (*@step names it).
+ */
+static int stream_one(int video, struct v4l2_buffer *b, const char **step)
+{
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, ret = 0;
+	struct pollfd pfd = { .fd = video, .events = POLLIN };
+
+	*step = "QBUF";
+	if (ioctl(video, VIDIOC_QBUF, b))
+		return -errno;
+	*step = "STREAMON";
+	if (ioctl(video, VIDIOC_STREAMON, &type))
+		return -errno;
+	*step = "poll";
+	if (poll(&pfd, 1, 20000) != 1)
+		ret = -ETIMEDOUT;
+	else if (*step = "DQBUF", ioctl(video, VIDIOC_DQBUF, b))
+		ret = -errno;
+	ioctl(video, VIDIOC_STREAMOFF, &type);
+	return ret;
+}
+
+/*
  * Queue @dmabuf to the capture queue and stream one frame.  Returns 0 and
  * the frame's size in *@used, or -errno of the first step that failed
  * (*@step names it).
@@ -155,8 +179,7 @@ static int capture(int video, int dmabuf, unsigned long len, uint32_t *used,
 					  .memory = V4L2_MEMORY_DMABUF };
 	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 				 .memory = V4L2_MEMORY_DMABUF };
-	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, ret = 0;
-	struct pollfd pfd = { .fd = video, .events = POLLIN };
+	int ret;
 
 	*used = 0;
 	*step = "REQBUFS";
@@ -164,29 +187,9 @@ static int capture(int video, int dmabuf, unsigned long len, uint32_t *used,
 		return -errno;
 	b.m.fd = dmabuf;
 	b.length = (uint32_t)len;
-	*step = "QBUF";
-	if (ioctl(video, VIDIOC_QBUF, &b)) {
-		ret = -errno;
-		goto out;
-	}
-	*step = "STREAMON";
-	if (ioctl(video, VIDIOC_STREAMON, &type)) {
-		ret = -errno;
-		goto out;
-	}
-	*step = "poll";
-	if (poll(&pfd, 1, 20000) != 1) {
-		ret = -ETIMEDOUT;
-		goto off;
-	}
-	*step = "DQBUF";
-	if (ioctl(video, VIDIOC_DQBUF, &b))
-		ret = -errno;
-	else
+	ret = stream_one(video, &b, step);
+	if (!ret)
 		*used = b.bytesused;
-off:
-	ioctl(video, VIDIOC_STREAMOFF, &type);
-out:
 	rb.count = 0;
 	ioctl(video, VIDIOC_REQBUFS, &rb);
 	return ret;
@@ -202,9 +205,8 @@ static long capture_mmap(int video, char *out, size_t len)
 					  .memory = V4L2_MEMORY_MMAP };
 	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 				 .memory = V4L2_MEMORY_MMAP };
-	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-	struct pollfd pfd = { .fd = video, .events = POLLIN };
 	void *map = MAP_FAILED;
+	const char *step;
 	long ret;
 
 	if (ioctl(video, VIDIOC_REQBUFS, &rb))
@@ -218,21 +220,11 @@ static long capture_mmap(int video, char *out, size_t len)
 		ret = -errno;
 		goto out;
 	}
-	if (ioctl(video, VIDIOC_QBUF, &b) || ioctl(video, VIDIOC_STREAMON, &type)) {
-		ret = -errno;
-		goto out;
-	}
-	if (poll(&pfd, 1, 20000) != 1)
-		ret = -ETIMEDOUT;
-	else if (ioctl(video, VIDIOC_DQBUF, &b))
-		ret = -errno;
-	else if (b.bytesused > len)
-		ret = -EOVERFLOW;
-	else
-		ret = b.bytesused;
+	ret = stream_one(video, &b, &step);
+	if (!ret)
+		ret = b.bytesused <= len ? (long)b.bytesused : -EOVERFLOW;
 	if (ret > 0)
 		memcpy(out, map, ret);
-	ioctl(video, VIDIOC_STREAMOFF, &type);
 out:
 	if (map != MAP_FAILED)
 		munmap(map, b.length);
