@@ -20,6 +20,18 @@
  *    for byte, and nothing past the frame changed;
  *  - an O_RDONLY export (from an O_RDWR fd too): the device may not write
  *    it, so queueing it fails and streaming leaves every byte as it was;
+ *  - a frame larger than a 2 MiB page, across the boundary of the two
+ *    pages of an export: vmalloc takes any two pages (its vmap is
+ *    contiguous); dma-contig takes two pages only where they happen to be
+ *    adjacent in memory (the device has no IOMMU) and refuses any others
+ *    at QBUF with EFAULT ("contiguous chunk is too small" in the log), so
+ *    any range inside one huge page is what always works there; one
+ *    adjacent and one apart pair (a new load reverses the pages' order);
+ *  - video output from the buffer: the output queue streams a frame out
+ *    of an O_RDWR export, and out of an O_RDONLY one with dma-contig (it
+ *    maps for DMA_TO_DEVICE); vmalloc vmaps every dma-buf, which a
+ *    read-only export refuses, so its QBUF fails with EFAULT; the device
+ *    never writes the buffer;
  *  - the hugetlb pool is exactly what the load left.
  * Skipped where the kernel has no vivid (the debug kernel).
  */
@@ -28,7 +40,8 @@
 
 #include "hpm_test.h"
 
-#define VIVID_PARAMS	"n_devs=2 allocators=0,1 node_types=0x1,0x1 multiplanar=1,1"
+/* Two instances, each with a capture and an output node. */
+#define VIVID_PARAMS	"n_devs=2 allocators=0,1 node_types=0x101,0x101 multiplanar=1,1"
 #define FILL		0xa5
 
 FIXTURE(v4l2) {
@@ -37,6 +50,8 @@ FIXTURE(v4l2) {
 	char *map;
 	struct hpm_counters c0;
 	uint32_t sizeimage;
+	struct v4l2_format fmt;	/* the capture format at setup */
+	bool restore_fmt;
 };
 
 FIXTURE_VARIANT(v4l2) {
@@ -47,8 +62,11 @@ FIXTURE_VARIANT(v4l2) {
 FIXTURE_VARIANT_ADD(v4l2, vmalloc) { .instance = 0, .allocator = "vmalloc" };
 FIXTURE_VARIANT_ADD(v4l2, dma_contig) { .instance = 1, .allocator = "dma-contig" };
 
-/* vivid's capture node of @instance (bus "platform:vivid-00N"), or -1. */
-static int vivid_open(int instance)
+/*
+ * vivid's node of @instance (bus "platform:vivid-00N") with @cap
+ * (V4L2_CAP_VIDEO_CAPTURE or _OUTPUT), or -1.
+ */
+static int vivid_open(int instance, uint32_t cap_wanted)
 {
 	char bus[32];
 
@@ -65,7 +83,7 @@ static int vivid_open(int instance)
 		memset(&cap, 0, sizeof(cap));
 		if (!ioctl(fd, VIDIOC_QUERYCAP, &cap) && !strcmp((char *)cap.driver, "vivid") &&
 		    !strcmp((char *)cap.bus_info, bus) &&
-		    (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE))
+		    (cap.device_caps & cap_wanted))
 			return fd;
 		close(fd);
 	}
@@ -98,9 +116,18 @@ static int vivid_set_menu(int video, const char *name, const char *item)
 	return -ENOENT;
 }
 
-FIXTURE_SETUP(v4l2)
+/* A slow frame rate: vivid's thread logs a trace when it falls behind. */
+static void vivid_slow_frame_rate(int video)
 {
 	struct v4l2_streamparm parm = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+
+	parm.parm.capture.timeperframe.numerator = 1;
+	parm.parm.capture.timeperframe.denominator = 5;
+	ioctl(video, VIDIOC_S_PARM, &parm);
+}
+
+FIXTURE_SETUP(v4l2)
+{
 	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
 	struct hpage_map_info info;
 
@@ -109,15 +136,13 @@ FIXTURE_SETUP(v4l2)
 	if (access("/sys/module/vivid", F_OK) &&
 	    system("modprobe vivid " VIVID_PARAMS " 2>/dev/null"))
 		SKIP(return, "no vivid in this kernel");
-	self->video = vivid_open(variant->instance);
+	self->video = vivid_open(variant->instance, V4L2_CAP_VIDEO_CAPTURE);
 	ASSERT_LE(0, self->video) TH_LOG("no capture node of vivid instance %d",
 					 variant->instance);
 	ASSERT_EQ(0, ioctl(self->video, VIDIOC_G_FMT, &fmt));
+	self->fmt = fmt;
 	self->sizeimage = fmt.fmt.pix.sizeimage;
-	/* a slow frame rate: vivid's thread logs a trace when it falls behind */
-	parm.parm.capture.timeperframe.numerator = 1;
-	parm.parm.capture.timeperframe.denominator = 5;
-	ioctl(self->video, VIDIOC_S_PARM, &parm);
+	vivid_slow_frame_rate(self->video);
 
 	ASSERT_EQ(0, hpm_ensure_profile_loaded());
 	ASSERT_EQ(0, hpm_counters_read(&self->c0));
@@ -133,6 +158,9 @@ FIXTURE_SETUP(v4l2)
 
 FIXTURE_TEARDOWN(v4l2)
 {
+	/* vivid keeps the format for the next open: the next test's */
+	if (self->restore_fmt)
+		ioctl(self->video, VIDIOC_S_FMT, &self->fmt);
 	if (self->video >= 0)
 		close(self->video);
 	if (self->map != MAP_FAILED)
@@ -149,8 +177,10 @@ FIXTURE_TEARDOWN(v4l2)
  */
 static int stream_one(int video, struct v4l2_buffer *b, const char **step)
 {
-	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, ret = 0;
-	struct pollfd pfd = { .fd = video, .events = POLLIN };
+	int type = b->type, ret = 0;
+	struct pollfd pfd = {
+		.fd = video, .events = type == V4L2_BUF_TYPE_VIDEO_OUTPUT ? POLLOUT : POLLIN,
+	};
 
 	*step = "QBUF";
 	if (ioctl(video, VIDIOC_QBUF, b))
@@ -190,6 +220,43 @@ static int capture(int video, int dmabuf, unsigned long len, uint32_t *used,
 	ret = stream_one(video, &b, step);
 	if (!ret)
 		*used = b.bytesused;
+	rb.count = 0;
+	ioctl(video, VIDIOC_REQBUFS, &rb);
+	return ret;
+}
+
+/*
+ * Queue @dmabuf twice (two dma-bufs of @len bytes, a frame of @used bytes
+ * at the start of each) to the output queue of @video, stream until the
+ * first comes back and stop: vivid's output thread gives a buffer back
+ * only while another is queued behind it.  0 or -errno of the first step
+ * that failed (*@step names it).
+ */
+static int output(int video, const int dmabuf[2], unsigned long len, uint32_t used,
+		  const char **step)
+{
+	struct v4l2_requestbuffers rb = { .count = 2, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+					  .memory = V4L2_MEMORY_DMABUF };
+	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+				 .memory = V4L2_MEMORY_DMABUF };
+	int ret = 0;
+
+	*step = "REQBUFS";
+	if (ioctl(video, VIDIOC_REQBUFS, &rb))
+		return -errno;
+	*step = rb.count == 2 ? "QBUF" : "REQBUFS count";
+	if (rb.count != 2)
+		ret = -ENOBUFS;
+	b.length = (uint32_t)len;
+	b.bytesused = used;
+	b.index = 1;
+	b.m.fd = dmabuf[1];
+	if (!ret && ioctl(video, VIDIOC_QBUF, &b))
+		ret = -errno;
+	b.index = 0;
+	b.m.fd = dmabuf[0];
+	if (!ret)
+		ret = stream_one(video, &b, step);
 	rb.count = 0;
 	ioctl(video, VIDIOC_REQBUFS, &rb);
 	return ret;
@@ -319,6 +386,166 @@ TEST_F(v4l2, rdonly_export_not_written)
 		TH_LOG("%s: the device wrote a read-only dma-buf", variant->allocator);
 	EXPECT_EQ(0, close(dmabuf));
 	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "after a refused capture");
+}
+
+/*
+ * A frame of more than one huge page into an export of pages i and i + 1:
+ * 0 or -errno of capture(), and the checks of the bytes when it worked
+ * (or that none changed when it did not).
+ */
+static int capture_across(struct __test_metadata *_metadata, FIXTURE_DATA(v4l2) *self,
+			  char *map, uint64_t i, const char *what)
+{
+	uint64_t off = i * self->ps, end = off + 2 * self->ps;
+	const char *step;
+	uint32_t used;
+	int dmabuf, ret;
+
+	memset(map, FILL, end);
+	dmabuf = hpm_export(self->fd, off, 2 * self->ps, O_RDWR);
+	if (dmabuf < 0)
+		return dmabuf;
+	ret = capture(self->video, dmabuf, 2 * self->ps, &used, &step);
+	if (ret)
+		TH_LOG("%s: %s: %s", what, step, strerror(-ret));
+	if (!ret) {
+		EXPECT_LT(self->ps, used) TH_LOG("%s: the frame ends before the boundary", what);
+		EXPECT_LT(used / 2, changed(map, off, off + used))
+			TH_LOG("%s: a frame of %u bytes left the buffer as the CPU wrote it",
+			       what, used);
+		EXPECT_LT(0, changed(map, off + self->ps, off + used))
+			TH_LOG("%s: nothing landed past the boundary", what);
+	}
+	EXPECT_EQ(0, changed(map, 0, off)) TH_LOG("%s: bytes before the export changed", what);
+	EXPECT_EQ(0, changed(map, off + (ret ? 0 : used), end))
+		TH_LOG("%s: bytes past the frame changed", what);
+	close(dmabuf);
+	return ret;
+}
+
+/*
+ * A new load of the pool: freed huge pages go back to the head of the
+ * pool's free list, so one load's ascending pages come back descending in
+ * the next, and the other way round.
+ */
+static int v4l2_reload(FIXTURE_DATA(v4l2) *self)
+{
+	munmap(self->map, self->ps);
+	self->map = MAP_FAILED;
+	close(self->fd);
+	self->fd = -1;
+	if (hpm_ensure_unloaded() || hpm_ensure_profile_loaded())
+		return -EIO;
+	self->fd = hpm_open(O_RDWR);
+	if (self->fd < 0)
+		return self->fd;
+	self->map = hpm_mmap(self->fd, 0, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED);
+	return self->map == MAP_FAILED ? -errno : 0;
+}
+
+/*
+ * 1920x1080 YUYV, a frame of 3.96 MiB: across the boundary of two 2 MiB
+ * pages, once where they are adjacent in memory and once where they are
+ * not (up to three loads to find both).
+ */
+TEST_F_TIMEOUT(v4l2, capture_across_a_page_boundary, 120)
+{
+	uint64_t nr = self->ps == (2UL << 20) ? hpm_nr_pages() : 0, phys[16] = { 0 };
+	struct v4l2_format big = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	bool did_adjacent = false, did_apart = false;
+	int ret;
+
+	HPM_SKIP_GUARD();
+	if (nr < 3 || nr > 16)
+		SKIP(return, "needs 3 to 16 pages of 2 MiB");
+	big.fmt.pix.width = 1920;
+	big.fmt.pix.height = 1080;
+	big.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
+	big.fmt.pix.field = V4L2_FIELD_NONE;
+	ASSERT_EQ(0, ioctl(self->video, VIDIOC_S_FMT, &big));
+	self->restore_fmt = true;
+	ASSERT_LT(self->ps, big.fmt.pix.sizeimage) TH_LOG("%ux%u: %u bytes", big.fmt.pix.width,
+							   big.fmt.pix.height,
+							   big.fmt.pix.sizeimage);
+	ASSERT_GE(2 * self->ps, big.fmt.pix.sizeimage);
+	vivid_slow_frame_rate(self->video);
+	for (int load = 0; load < 3 && !(did_adjacent && did_apart); load++) {
+		struct hpage_map_pages req = { .first = 0, .count = nr, .addrs = (uintptr_t)phys };
+		int64_t adjacent = -1, apart = -1;
+		char *map;
+
+		if (load)
+			ASSERT_EQ(0, v4l2_reload(self));
+		map = hpm_mmap(self->fd, 0, nr * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED);
+		ASSERT_NE(MAP_FAILED, map);
+		ASSERT_EQ(0, ioctl(self->fd, HPAGE_MAP_IOC_GET_PAGES, &req));
+		/* Pages i, i + 1 with i + 2 < nr: the last page stays as a guard. */
+		for (uint64_t i = 0; i + 2 < nr; i++) {
+			bool next = phys[i + 1] == phys[i] + self->ps;
+
+			if (next && adjacent < 0)
+				adjacent = (int64_t)i;
+			if (!next && apart < 0)
+				apart = (int64_t)i;
+		}
+		if (adjacent >= 0 && !did_adjacent) {
+			ret = capture_across(_metadata, self, map, adjacent, "adjacent pages");
+			EXPECT_EQ(0, ret);
+			did_adjacent = true;
+		}
+		if (apart >= 0 && !did_apart) {
+			ret = capture_across(_metadata, self, map, apart, "pages apart");
+			if (!strcmp(variant->allocator, "dma-contig")) {
+				EXPECT_EQ(-EFAULT, ret)
+					TH_LOG("dma-contig needs one contiguous range");
+			} else {
+				EXPECT_EQ(0, ret);
+			}
+			did_apart = true;
+		}
+		munmap(map, nr * self->ps);
+	}
+	if (!did_adjacent || !did_apart)
+		TH_LOG("%s: no load gave %s pages", variant->allocator,
+		       did_adjacent ? "two pages apart" : "two adjacent");
+	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "after the captures");
+}
+
+TEST_F(v4l2, output_from_exports)
+{
+	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_OUTPUT };
+	const char *step;
+	int out, dmabuf[2], ret;
+
+	HPM_SKIP_GUARD();
+	out = vivid_open(variant->instance, V4L2_CAP_VIDEO_OUTPUT);
+	ASSERT_LE(0, out) TH_LOG("no output node of vivid instance %d", variant->instance);
+	ASSERT_EQ(0, ioctl(out, VIDIOC_G_FMT, &fmt));
+	ASSERT_LE(fmt.fmt.pix.sizeimage, self->ps);
+
+	for (int mode = 0; mode < 2; mode++) {
+		const char *name = mode ? "O_RDONLY" : "O_RDWR";
+
+		dmabuf[0] = hpm_export(self->fd, 0, self->ps, mode ? O_RDONLY : O_RDWR);
+		dmabuf[1] = hpm_export(self->fd, 0, self->ps, mode ? O_RDONLY : O_RDWR);
+		ASSERT_LE(0, dmabuf[0]);
+		ASSERT_LE(0, dmabuf[1]);
+		ret = output(out, dmabuf, self->ps, fmt.fmt.pix.sizeimage, &step);
+		if (mode && !strcmp(variant->allocator, "vmalloc")) {
+			EXPECT_EQ(-EFAULT, ret) TH_LOG("vmalloc, %s export: %s: %s", name, step,
+						       strerror(-ret));
+			EXPECT_STREQ("QBUF", step);
+		} else {
+			EXPECT_EQ(0, ret) TH_LOG("%s, %s export: %s: %s", variant->allocator,
+						 name, step, strerror(-ret));
+		}
+		close(dmabuf[0]);
+		close(dmabuf[1]);
+	}
+	close(out);
+	EXPECT_EQ(0, changed(self->map, 0, self->ps))
+		TH_LOG("%s: video output wrote the buffer", variant->allocator);
+	HPM_EXPECT_POOL(&self->c0, self->ps, 0, "after the output");
 }
 
 TEST_HARNESS_MAIN
