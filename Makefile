@@ -53,7 +53,7 @@ BUILD := build
 DEBUG_KERNEL_DEPS := linux-source-6.12 bison flex bc libelf-dev libssl-dev gcc make \
 	xz-utils
 DEPS := qemu-system-x86 busybox-static kmod cpio dkms debootstrap \
-	linux-source-6.1 liburing-dev sparse cppcheck libc6-dev perl groff-base \
+	linux-source-6.1 liburing-dev libibverbs-dev sparse cppcheck libc6-dev perl groff-base \
 	$(DEBUG_KERNEL_DEPS)
 
 # The kernel set (tests/kernel-set list: "KVER RELEASE ROOT TIER" lines).
