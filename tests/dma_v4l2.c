@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dma_v4l2.c - a V4L2 capture device writes frames into exported dma-bufs
+ * dma_v4l2.c - V4L2 capture writes frames into exported dma-bufs, and video
+ * output reads them
  *
  * hpage-map-profiles: default
  * hpage-map-tier: core
