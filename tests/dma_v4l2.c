@@ -4,7 +4,7 @@
  * output reads them
  *
  * hpage-map-profiles: default
- * hpage-map-tier: core
+ * hpage-map-tier: load
  *
  * vivid (the kernel's V4L2 test driver) is loaded with two instances, one
  * per vb2 allocator that imports dma-bufs its own way: vmalloc (which
