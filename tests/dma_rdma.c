@@ -140,17 +140,15 @@ static int rxe_setup(void)
 
 	if (!access("/sys/class/infiniband/" RXE_DEV, F_OK))
 		return 0;
-	/* ib_uverbs gives user space the device: 7.x's rxe does not depend on it */
-	if (system("modprobe dummy 2>/dev/null && modprobe rdma_rxe 2>/dev/null && "
-		   "modprobe ib_uverbs 2>/dev/null"))
-		return 1;
 	/*
-	 * rxe up to 6.12 checksums through the crypto API's "crc32", which no
-	 * module dependency brings in; 7.x's calls the crc32 library.
+	 * ib_uverbs gives user space the device: 7.x's rxe does not depend on
+	 * it.  rxe up to 6.12 checksums through the crypto API's "crc32",
+	 * which no module dependency brings in (crc32_generic); 7.x's calls
+	 * the crc32 library and has no such module.
 	 */
-	if (system("modprobe crc32_generic 2>/dev/null")) {
-		/* 7.x has no such module, nor needs it */
-	}
+	if (system("{ modprobe dummy && modprobe rdma_rxe && modprobe ib_uverbs; } 2>/dev/null"
+		   " && { modprobe crc32_generic 2>/dev/null || true; }"))
+		return 1;
 	ret = netdev_up(NETDEV);
 	if (!ret)
 		ret = rxe_link_add(RXE_DEV, NETDEV);

@@ -227,7 +227,7 @@ static int capture(int video, int dmabuf, unsigned long len, uint32_t *used,
 }
 
 /*
- * Queue @dmabuf twice (two dma-bufs of @len bytes, a frame of @used bytes
+ * Queue the two dma-bufs @dmabuf (@len bytes each, a frame of @used bytes
  * at the start of each) to the output queue of @video, stream until the
  * first comes back and stop: vivid's output thread gives a buffer back
  * only while another is queued behind it.  0 or -errno of the first step
@@ -245,14 +245,14 @@ static int output(int video, const int dmabuf[2], unsigned long len, uint32_t us
 	*step = "REQBUFS";
 	if (ioctl(video, VIDIOC_REQBUFS, &rb))
 		return -errno;
-	*step = rb.count == 2 ? "QBUF" : "REQBUFS count";
-	if (rb.count != 2)
-		ret = -ENOBUFS;
 	b.length = (uint32_t)len;
 	b.bytesused = used;
 	b.index = 1;
 	b.m.fd = dmabuf[1];
-	if (!ret && ioctl(video, VIDIOC_QBUF, &b))
+	*step = rb.count == 2 ? "QBUF" : "REQBUFS count";
+	if (rb.count != 2)
+		ret = -ENOBUFS;
+	else if (ioctl(video, VIDIOC_QBUF, &b))
 		ret = -errno;
 	b.index = 0;
 	b.m.fd = dmabuf[0];
@@ -407,9 +407,9 @@ static int capture_across(struct __test_metadata *_metadata, FIXTURE_DATA(v4l2) 
 	if (dmabuf < 0)
 		return dmabuf;
 	ret = capture(self->video, dmabuf, 2 * self->ps, &used, &step);
-	if (ret)
+	if (ret) {
 		TH_LOG("%s: %s: %s", what, step, strerror(-ret));
-	if (!ret) {
+	} else {
 		EXPECT_LT(self->ps, used) TH_LOG("%s: the frame ends before the boundary", what);
 		EXPECT_LT(used / 2, changed(map, off, off + used))
 			TH_LOG("%s: a frame of %u bytes left the buffer as the CPU wrote it",
