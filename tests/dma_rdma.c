@@ -38,8 +38,8 @@
 #include <rdma/rdma_netlink.h>
 #include <sys/socket.h>
 
-#define RXE_DEV		"rxe0"
-#define NETDEV		"dummy0"
+#include "devices.h"
+
 #define CQ_DEPTH	16
 
 /* One end of a connection: what the other end needs to reach it. */
@@ -58,102 +58,6 @@ struct rdma_qp {
 	union ibv_gid gid;
 	int gid_index;
 };
-
-/*
- * Create @name, an rxe device over @netdev, with the rdma netlink
- * command `rdma link add` sends.  0 or -errno.
- */
-static int rxe_link_add(const char *name, const char *netdev)
-{
-	struct {
-		struct nlmsghdr nh;
-		char attrs[256];
-	} req = { 0 };
-	/* an error ack: the header, the error and our request echoed */
-	uint32_t ack[128];
-	const struct nlmsghdr *anh = (const void *)ack;
-	const struct nlmsgerr *aerr = NLMSG_DATA(anh);
-	const struct { uint16_t type; const char *val; } attrs[] = {
-		{ RDMA_NLDEV_ATTR_DEV_NAME, name },
-		{ RDMA_NLDEV_ATTR_LINK_TYPE, "rxe" },
-		{ RDMA_NLDEV_ATTR_NDEV_NAME, netdev },
-	};
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	size_t off = NLMSG_HDRLEN;
-	ssize_t n;
-	int s, ret;
-
-	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-		struct nlattr *a = (struct nlattr *)((char *)&req + off);
-		size_t len = strlen(attrs[i].val) + 1;
-
-		a->nla_type = attrs[i].type;
-		a->nla_len = NLA_HDRLEN + len;
-		memcpy((char *)a + NLA_HDRLEN, attrs[i].val, len);
-		off += NLA_ALIGN(a->nla_len);
-	}
-	req.nh.nlmsg_len = off;
-	req.nh.nlmsg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_NEWLINK);
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	req.nh.nlmsg_seq = 1;
-	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_RDMA);
-	if (s < 0)
-		return -errno;
-	if (sendto(s, &req, off, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
-		ret = -errno;
-		close(s);
-		return ret;
-	}
-	n = recv(s, &ack, sizeof(ack), 0);
-	ret = n < 0 ? -errno : n < (ssize_t)NLMSG_LENGTH(sizeof(*aerr)) ||
-	      anh->nlmsg_type != NLMSG_ERROR ? -EPROTO : aerr->error;
-	close(s);
-	return ret;
-}
-
-/* Bring @netdev up (what `ip link set NETDEV up` does).  0 or -errno. */
-static int netdev_up(const char *netdev)
-{
-	struct ifreq ifr = { 0 };
-	int s, ret = 0;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", netdev);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr))
-		ret = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr))
-		ret = -errno;
-	close(s);
-	return ret;
-}
-
-/*
- * rxe0 over dummy0, made once per boot.  0, or a positive value when this
- * kernel cannot have it (skip), or -errno.
- */
-static int rxe_setup(void)
-{
-	int ret;
-
-	if (!access("/sys/class/infiniband/" RXE_DEV, F_OK))
-		return 0;
-	/*
-	 * ib_uverbs gives user space the device: 7.x's rxe does not depend on
-	 * it.  rxe up to 6.12 checksums through the crypto API's "crc32",
-	 * which no module dependency brings in (crc32_generic); 7.x's calls
-	 * the crc32 library and has no such module.
-	 */
-	if (system("{ modprobe dummy && modprobe rdma_rxe && modprobe ib_uverbs; } 2>/dev/null"
-		   " && { modprobe crc32_generic 2>/dev/null || true; }"))
-		return 1;
-	ret = netdev_up(NETDEV);
-	if (!ret)
-		ret = rxe_link_add(RXE_DEV, NETDEV);
-	return ret == -EEXIST ? 0 : ret;
-}
 
 /*
  * The port's first RoCE v2 GID: the default (link-local) one that ib_core
@@ -357,7 +261,7 @@ FIXTURE_SETUP(rdma)
 	ret = rxe_setup();
 	if (ret > 0)
 		SKIP(return, "no rdma_rxe or dummy in this kernel");
-	ASSERT_EQ(0, ret) TH_LOG("rxe over %s: %s", NETDEV, strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("rxe over %s: %s", RXE_NETDEV, strerror(-ret));
 	HPM_SETUP_PROFILE_FD();
 	ASSERT_LE(2, self->nr) TH_LOG("the tests cross a huge page boundary");
 	ASSERT_EQ(0, hpm_counters_read(&self->c0));

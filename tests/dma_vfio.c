@@ -34,14 +34,12 @@
  * mask (28 bits by default) to the IOMMU's 39; every IOVA stays below the
  * MSI window at 0xfee00000.
  */
-#include <dirent.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include "hpm_test.h"
+#include "devices.h"
 
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
 #define EDU_ID		0x00	/* reads 0x010000ed */
 #define EDU_DMA_SRC	0x80
 #define EDU_DMA_DST	0x88
@@ -63,81 +61,6 @@ FIXTURE(vfio) {
 	struct hpm_counters c0;
 	char *map, *shadow;
 };
-
-/* A sysfs file holding a hexadecimal number ("0x1234"); 0 or -errno. */
-static int read_hex(const char *dev, const char *attr, unsigned long *v)
-{
-	char path[320], buf[32];
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, attr);
-	if (hpm_read_file(path, buf, sizeof(buf)) < 0)
-		return -EIO;
-	*v = strtoul(buf, NULL, 16);
-	return 0;
-}
-
-/* The PCI address of the edu device, from sysfs; 0 or -ENODEV. */
-static int edu_find(char *bdf, size_t len)
-{
-	DIR *d = opendir("/sys/bus/pci/devices");
-	struct dirent *e;
-	int ret = -ENODEV;
-
-	if (!d)
-		return -errno;
-	while (ret && (e = readdir(d))) {
-		unsigned long vendor, device;
-
-		if (e->d_name[0] == '.')
-			continue;
-		if (read_hex(e->d_name, "vendor", &vendor) ||
-		    read_hex(e->d_name, "device", &device))
-			continue;
-		if (vendor == EDU_VENDOR && device == EDU_DEVICE && strlen(e->d_name) < len) {
-			strcpy(bdf, e->d_name);
-			ret = 0;
-		}
-	}
-	closedir(d);
-	return ret;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* @bdf bound to vfio-pci (driver_override, then a probe); its group's number. */
-static int edu_bind_vfio(const char *bdf)
-{
-	char path[320], link[128];
-	const char *slash;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	link[n < 0 ? 0 : n] = '\0';
-	if (!strstr(link, "/vfio-pci")) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-		if (write_str(path, "vfio-pci"))
-			return -EIO;
-		write_str("/sys/bus/pci/drivers_probe", bdf);
-	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -ENODEV;
-	link[n] = '\0';
-	slash = strrchr(link, '/');
-	return atoi(slash ? slash + 1 : link);
-}
 
 static int region_info(int device, uint32_t index, struct vfio_region_info *ri)
 {
@@ -222,9 +145,8 @@ static unsigned long window(unsigned long ps)
 
 FIXTURE_SETUP(vfio)
 {
-	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct vfio_region_info ri;
-	char bdf[64], path[64];
+	char bdf[64];
 	int nr;
 
 	self->container = self->group = self->device = self->fd = -1;
@@ -233,24 +155,15 @@ FIXTURE_SETUP(vfio)
 	self->shadow = NULL;
 	if (edu_find(bdf, sizeof(bdf)))
 		SKIP(return, "no edu device (the devices profile has one)");
-	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK) &&
-	    system("modprobe vfio-pci && modprobe vfio_iommu_type1"))
+	if (vfio_modules())
 		SKIP(return, "no vfio-pci in this kernel");
 	nr = edu_bind_vfio(bdf);
 	ASSERT_LE(0, nr) TH_LOG("%s: not bound to vfio-pci, or no IOMMU group (intel_iommu=on?)",
 				bdf);
-	self->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->container) TH_LOG("/dev/vfio/vfio: %s", strerror(errno));
+	self->container = vfio_type1_container(nr, &self->group);
+	ASSERT_LE(0, self->container) TH_LOG("a type1 container for group %d: %s", nr,
+					     strerror(-self->container));
 	ASSERT_EQ(VFIO_API_VERSION, ioctl(self->container, VFIO_GET_API_VERSION));
-	ASSERT_LT(0, ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
-	snprintf(path, sizeof(path), "/dev/vfio/%d", nr);
-	self->group = open(path, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->group) TH_LOG("%s: %s", path, strerror(errno));
-	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_GET_STATUS, &st));
-	ASSERT_TRUE(st.flags & VFIO_GROUP_FLAGS_VIABLE);
-	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &self->container));
-	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		TH_LOG("VFIO_SET_IOMMU: %s", strerror(errno));
 	self->device = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	ASSERT_LE(0, self->device) TH_LOG("VFIO_GROUP_GET_DEVICE_FD: %s", strerror(errno));
 	ASSERT_EQ(0, region_info(self->device, VFIO_PCI_BAR0_REGION_INDEX, &ri));
