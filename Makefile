@@ -19,11 +19,13 @@
 #   make shell [KVER=..]      a guest shell with the module loaded
 #   make demo [KVER=..]       the module and its CLI at work in a guest
 #                             (default: the host's newest Debian 12 kernel)
-#   make bench [KVER=..] [ICOUNT=1]
+#   make bench [KVER=..] [ICOUNT=1] [PARTS=..]
 #                             userspace/bench/hpage-bench in a guest per
 #                             kernel (default: the full tier's), report in
 #                             bench/<kver>.md (ICOUNT=1:
-#                             QEMU -icount, guest time counts instructions)
+#                             QEMU -icount, guest time counts instructions;
+#                             PARTS=pin,...: those parts of hpage-bench -p,
+#                             bench/<kver>[-icount]-<parts>.md)
 #   make install [KVER=..] [DESTDIR=] [PREFIX=/usr/local]
 #                             DKMS source in /usr/src and, without DESTDIR,
 #                             dkms add/build/install for KVER (default: the
@@ -170,9 +172,11 @@ demo: deps
 
 # The guest's benchmark; bench/ keeps its reports (they go in the README).
 BENCH := $(BUILD)/bench/hpage-bench
-$(BENCH): userspace/bench/hpage-bench.c uapi/hpage_map.h
+# Static, with libibverbs and its rxe provider for ibv_reg_mr (as tests/dma_rdma).
+$(BENCH): userspace/bench/hpage-bench.c uapi/hpage_map.h tests/devices.h
 	@mkdir -p $(@D)
-	gcc -O2 -g -static -Wall -Wextra -Werror -Iuapi -o $@ $<
+	gcc -O2 -g -static -pthread -Wall -Wextra -Werror -Iuapi -Itests -o $@ $< \
+		-libverbs -lrxe-rdmav34 -libverbs -lnl-route-3 -lnl-3
 
 # Not on the debug kernel: KASAN makes its numbers meaningless, and its
 # shadow memory does not leave the bench guest room for 1 GiB per method
@@ -182,7 +186,7 @@ bench: deps
 		echo "bench: not on the debug kernel (its numbers mean nothing);" \
 			"run make bench for Debian's kernels" >&2; exit 2; fi
 	@$(MAKE) --no-print-directory $(BENCH) userspace
-	HPM_ICOUNT=$(filter 1,$(ICOUNT)) tests/guest/check --bench \
+	HPM_ICOUNT=$(filter 1,$(ICOUNT)) HPM_BENCH_PARTS=$(PARTS) tests/guest/check --bench \
 		$(or $(KVER),$(call kernel_set,$$4 == "full"))
 
 # DKMS keeps its source tree in /usr/src/<name>-<version>: what a package

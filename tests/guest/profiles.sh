@@ -56,11 +56,15 @@ hpm_profile() {
 		fi ;;
 	bench)	# methods 3-6 of hpage-bench hold 1G of 2M pages each at once;
 		# the debugging options run-vm sets are turned back off; with
-		# HPM_ICOUNT, guest time counts instructions (deterministic)
+		# HPM_ICOUNT, guest time counts instructions (deterministic);
+		# edu behind the IOMMU, as in the devices profile, for VFIO's
+		# pinning (no_timer_check: see there)
 		PROFILE_MEM=6144
 		PROFILE_POOL_2M=2100
-		PROFILE_CMDLINE="slub_debug=- page_poison=0"
-		PROFILE_QEMU="-drive file=$HPM_DISK,format=raw,if=virtio,readonly=on
+		PROFILE_CMDLINE="slub_debug=- page_poison=0 intel_iommu=on no_timer_check"
+		PROFILE_QEMU="-machine q35 -device intel-iommu,intremap=on
+			-device edu,dma_mask=0x7fffffffff
+			-drive file=$HPM_DISK,format=raw,if=virtio,readonly=on
 			${HPM_ICOUNT:+-icount shift=0,sleep=off}" ;;
 	*)	return 1 ;;
 	esac
