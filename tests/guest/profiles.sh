@@ -43,8 +43,10 @@ hpm_profile() {
 		# no_timer_check: with interrupt remapping, a boot whose timer
 		# ticks come late (TCG on a loaded host) panics in check_timer()
 		# ("timer doesn't work through Interrupt-remapped IO-APIC")
-		# instead of trying the fallbacks; KVM guests skip it too
-		PROFILE_QEMU="-machine q35 -device intel-iommu,intremap=on
+		# instead of trying the fallbacks; KVM guests skip it too.
+		# kernel-irqchip=split: under KVM, QEMU refuses interrupt
+		# remapping with the in-kernel IOAPIC (TCG ignores the option)
+		PROFILE_QEMU="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
 			-device edu,dma_mask=0x7fffffffff"
 		PROFILE_CMDLINE="intel_iommu=on no_timer_check"
 		PROFILE_NEEDS="CONFIG_INTEL_IOMMU CONFIG_VFIO_PCI CONFIG_VFIO_IOMMU_TYPE1"
@@ -62,7 +64,7 @@ hpm_profile() {
 		PROFILE_MEM=6144
 		PROFILE_POOL_2M=2100
 		PROFILE_CMDLINE="slub_debug=- page_poison=0 intel_iommu=on no_timer_check"
-		PROFILE_QEMU="-machine q35 -device intel-iommu,intremap=on
+		PROFILE_QEMU="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
 			-device edu,dma_mask=0x7fffffffff
 			-drive file=$HPM_DISK,format=raw,if=virtio,readonly=on
 			${HPM_ICOUNT:+-icount shift=0,sleep=off}" ;;
